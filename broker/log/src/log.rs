@@ -1,0 +1,753 @@
+//! [`PartitionLog`]: one partition's log — appends, reads, segment rolling,
+//! group-commit fsync, DeleteRecords.
+//!
+//! Concurrency:
+//! - appends are serialized by the append lock ([`Appender`]); validation and
+//!   recompression run before it is taken;
+//! - readers take the segment-list lock only long enough to clone the `Arc`s they
+//!   need, then read with positional reads up to the published size, bounded by the
+//!   log end offset, which is published (an atomic) only after the bytes are written;
+//! - fsyncs run under a separate sync lock and never hold the append lock, so
+//!   appends proceed during an fsync; concurrent `sync_to` callers share one fsync
+//!   (group commit) through the durable-offset atomic.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tracing::warn;
+
+use crate::index::{IndexTracker, IndexWriter};
+use crate::recovery::{self, LOG_START_FILE, RECOVERY_POINT_FILE};
+use crate::segment::Segment;
+use crate::validate::{self, AppendContext, PreparedAppend};
+use crate::{AppendInfo, Error, LogConfig, ReadResult, Result, TimestampOffset};
+
+/// Who is appending: decides which checks and rewrites apply (Kafka's `AppendOrigin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    /// A producer: control batches rejected, offsets, leader epoch and timestamps
+    /// assigned, topic compression applied.
+    Client,
+    /// A coordinator of this broker (group / transaction coordinator): like `Client`,
+    /// but control batches (transaction markers) are allowed.
+    Coordinator,
+    /// A follower copying the leader: batches are stored exactly as given, with the
+    /// offsets they carry (which must not go backwards).
+    Replication,
+}
+
+/// State owned by the appender (under the append lock).
+struct Appender {
+    active: Arc<Segment>,
+    writer: IndexWriter,
+    tracker: IndexTracker,
+    /// When the active segment got its first batch.
+    active_since: Option<Instant>,
+    next_offset: i64,
+}
+
+/// State owned by the syncer (under the sync lock).
+struct SyncState {
+    last_flush: Instant,
+    recovery_point: i64,
+}
+
+/// The log of one partition: a directory of segments.
+pub struct PartitionLog {
+    dir: PathBuf,
+    config: RwLock<LogConfig>,
+    appender: Mutex<Appender>,
+    segments: RwLock<Vec<Arc<Segment>>>,
+    /// Rolled segments not yet fsynced.
+    sealed: Mutex<Vec<Arc<Segment>>>,
+    sync: Mutex<SyncState>,
+    log_end: AtomicI64,
+    log_start: AtomicI64,
+    /// Every offset below this is on disk.
+    durable_end: AtomicI64,
+    leader_epoch: AtomicI32,
+    /// fsync rounds run (each may serve many `sync_to` callers).
+    sync_rounds: AtomicU64,
+    dir_dirty: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for PartitionLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartitionLog")
+            .field("dir", &self.dir)
+            .field("log_start_offset", &self.log_start_offset())
+            .field("log_end_offset", &self.log_end_offset())
+            .field("durable_offset", &self.durable_offset())
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl PartitionLog {
+    /// Opens the partition directory `dir` (creating it if missing) and recovers it.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Self> {
+        let r = recovery::recover(dir, &config)?;
+        let active = r
+            .segments
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::Io(std::io::Error::other("no active segment")))?;
+        let now = Instant::now();
+        let active_since = r
+            .active_age
+            .map(|age| now.checked_sub(age).unwrap_or(now))
+            .or_else(|| (!active.is_empty()).then_some(now));
+        Ok(PartitionLog {
+            dir: dir.to_path_buf(),
+            config: RwLock::new(config),
+            appender: Mutex::new(Appender {
+                active,
+                writer: r.writer,
+                tracker: r.tracker,
+                active_since,
+                next_offset: r.log_end,
+            }),
+            segments: RwLock::new(r.segments),
+            sealed: Mutex::new(Vec::new()),
+            sync: Mutex::new(SyncState {
+                last_flush: now,
+                recovery_point: r.recovery_point,
+            }),
+            log_end: AtomicI64::new(r.log_end),
+            log_start: AtomicI64::new(r.log_start),
+            durable_end: AtomicI64::new(r.log_end),
+            leader_epoch: AtomicI32::new(0),
+            sync_rounds: AtomicU64::new(0),
+            dir_dirty: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The partition directory.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> LogConfig {
+        self.config.read().clone()
+    }
+
+    /// Appends a producer's records (one or more RecordBatch v2): validates every
+    /// batch, then assigns offsets and writes them all, or nothing.
+    pub fn append(&self, records: Bytes) -> Result<AppendInfo> {
+        self.append_with_origin(records, AppendOrigin::Client)
+    }
+
+    /// [`Self::append`] for a given [`AppendOrigin`].
+    pub fn append_with_origin(&self, records: Bytes, origin: AppendOrigin) -> Result<AppendInfo> {
+        self.ensure_open()?;
+        let cfg = self.config();
+        let ctx = AppendContext {
+            origin,
+            max_message_bytes: cfg.max_message_bytes,
+            target_codec: cfg.compression_type.codec_id(),
+            timestamp_type: cfg.message_timestamp_type,
+            now_ms: now_ms(),
+            leader_epoch: self.leader_epoch.load(Ordering::Acquire),
+        };
+        let mut prepared = validate::prepare_append(&records, &ctx)?;
+        drop(records);
+        let segment_limit = cfg.segment_bytes.min(i32::MAX as u64);
+        if prepared.buf.len() as u64 > segment_limit {
+            return Err(Error::MessageTooLarge {
+                size: prepared.buf.len(),
+                max: usize::try_from(segment_limit).unwrap_or(usize::MAX),
+            });
+        }
+
+        let (info, rolled) = {
+            let mut ap = self.appender.lock();
+            self.ensure_open()?;
+            let next = Self::assign_offsets(&mut prepared, origin, ap.next_offset)?;
+            let first_offset = prepared.batches.first().map_or(next, |b| b.base_offset);
+            let last_offset = next - 1;
+            let rolled =
+                self.roll_if_needed(&mut ap, &cfg, &prepared, first_offset, last_offset)?;
+            self.write_locked(&mut ap, &cfg, &prepared, next)?;
+            let (max_timestamp, offset_of_max_timestamp) = prepared
+                .batches
+                .iter()
+                .map(|b| (b.max_timestamp, b.offset_of_max_timestamp()))
+                .fold(
+                    (i64::MIN, -1),
+                    |best, cur| if cur.0 > best.0 { cur } else { best },
+                );
+            let info = AppendInfo {
+                base_offset: first_offset,
+                last_offset,
+                log_append_time: prepared.log_append_time,
+                log_start_offset: self.log_start.load(Ordering::Acquire),
+                record_count: u32::try_from(prepared.record_count).unwrap_or(u32::MAX),
+                max_timestamp,
+                offset_of_max_timestamp,
+                size_bytes: prepared.buf.len(),
+            };
+            (info, rolled)
+        };
+
+        if rolled {
+            // The rolled segment's files go to disk now (outside the append lock).
+            self.sync_all_locked(false)?;
+        }
+        if let Some(n) = cfg.flush_interval_messages {
+            let unflushed = info.last_offset + 1 - self.durable_end.load(Ordering::Acquire);
+            if unflushed >= i64::try_from(n).unwrap_or(i64::MAX) {
+                self.sync_to(info.last_offset)?;
+            }
+        }
+        Ok(info)
+    }
+
+    /// Writes offsets into the prepared batches (or checks them, for replication);
+    /// returns the offset after the append.
+    fn assign_offsets(
+        prepared: &mut PreparedAppend,
+        origin: AppendOrigin,
+        next: i64,
+    ) -> Result<i64> {
+        if origin != AppendOrigin::Replication {
+            return Ok(prepared.assign_offsets(next));
+        }
+        let mut expected = next;
+        for b in &prepared.batches {
+            if b.base_offset < expected {
+                return Err(Error::InvalidRecord(format!(
+                    "replicated batch at offset {} is below the log end offset {expected}",
+                    b.base_offset
+                )));
+            }
+            expected = b.last_offset().saturating_add(1);
+        }
+        Ok(expected)
+    }
+
+    /// Rolls before an append that would overflow the active segment (or its relative
+    /// offsets), or when the active segment is older than `segment.ms`.
+    fn roll_if_needed(
+        &self,
+        ap: &mut Appender,
+        cfg: &LogConfig,
+        prepared: &PreparedAppend,
+        first_offset: i64,
+        last_offset: i64,
+    ) -> Result<bool> {
+        if ap.active.is_empty() {
+            return Ok(false);
+        }
+        let size_limit = cfg.segment_bytes.min(i32::MAX as u64);
+        let full = ap.active.size() + prepared.buf.len() as u64 > size_limit;
+        let aged = cfg
+            .segment_ms
+            .is_some_and(|ms| ap.active_since.is_some_and(|t| t.elapsed() >= ms));
+        let overflow = last_offset - ap.active.base_offset > i64::from(i32::MAX);
+        if full || aged || overflow {
+            self.roll_locked(ap, first_offset)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Seals the active segment and starts a new one at `new_base`.
+    fn roll_locked(&self, ap: &mut Appender, new_base: i64) -> Result<()> {
+        let old = ap.active.clone();
+        let mut tracker = ap.tracker.clone();
+        if let Some(t) = tracker.time_entry() {
+            ap.writer.append_time(t)?;
+            old.push_index(&[], &[t]);
+        }
+        ap.tracker = tracker;
+        let segment = Arc::new(Segment::create(&self.dir, new_base)?);
+        let (index_path, time_index_path) = segment.index_paths();
+        let writer = IndexWriter::open(index_path, time_index_path, &[], &[], true)?;
+        self.sealed.lock().push(old);
+        self.dir_dirty.store(true, Ordering::Release);
+        self.segments.write().push(segment.clone());
+        ap.active = segment;
+        ap.writer = writer;
+        ap.tracker = IndexTracker::new(new_base);
+        ap.active_since = None;
+        Ok(())
+    }
+
+    /// Writes the batches to the active segment, adds index entries, publishes.
+    fn write_locked(
+        &self,
+        ap: &mut Appender,
+        cfg: &LogConfig,
+        prepared: &PreparedAppend,
+        next: i64,
+    ) -> Result<()> {
+        let segment = ap.active.clone();
+        let start = segment.size();
+        segment.write_at(&prepared.buf, start)?;
+        let mut tracker = ap.tracker.clone();
+        let mut offsets = Vec::new();
+        let mut times = Vec::new();
+        let mut pos = start;
+        for b in &prepared.batches {
+            let (o, t) = tracker.on_batch(
+                pos,
+                b.size as u64,
+                b.last_offset(),
+                b.max_timestamp,
+                b.offset_of_max_timestamp(),
+                cfg.index_interval_bytes,
+            );
+            offsets.extend(o);
+            times.extend(t);
+            pos += b.size as u64;
+        }
+        for o in &offsets {
+            ap.writer.append_offset(*o)?;
+        }
+        for t in &times {
+            ap.writer.append_time(*t)?;
+        }
+        segment.push_index(&offsets, &times);
+        ap.tracker = tracker;
+        segment.publish(pos, next);
+        ap.next_offset = next;
+        self.log_end.store(next, Ordering::Release);
+        for b in &prepared.batches {
+            segment.observe_max_timestamp(b.max_timestamp, b.offset_of_max_timestamp());
+        }
+        if ap.active_since.is_none() {
+            ap.active_since = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn active_segment(&self) -> Option<Arc<Segment>> {
+        self.segments.read().last().cloned()
+    }
+
+    /// One fsync round under the sync lock: rolled segments (log and indexes), the
+    /// active segment, the directory; then publishes the durable offset.
+    fn sync_locked(&self, st: &mut SyncState, full: bool) -> Result<()> {
+        let target = self.log_end.load(Ordering::Acquire);
+        let Some(active) = self.active_segment() else {
+            return Ok(());
+        };
+        let sealed = std::mem::take(&mut *self.sealed.lock());
+        for (i, s) in sealed.iter().enumerate() {
+            if let Err(e) = s.sync_all() {
+                let mut pending = self.sealed.lock();
+                let later = std::mem::take(&mut *pending);
+                pending.extend(sealed[i..].iter().cloned());
+                pending.extend(later);
+                return Err(e);
+            }
+        }
+        if full {
+            active.sync_all()?;
+        } else {
+            active.sync_log()?;
+        }
+        if self.dir_dirty.swap(false, Ordering::AcqRel) {
+            if let Err(e) = recovery::sync_dir(&self.dir) {
+                self.dir_dirty.store(true, Ordering::Release);
+                return Err(e);
+            }
+        }
+        if !sealed.is_empty() && active.base_offset > st.recovery_point {
+            recovery::write_checkpoint(&self.dir, RECOVERY_POINT_FILE, active.base_offset)?;
+            st.recovery_point = active.base_offset;
+        }
+        self.durable_end.fetch_max(target, Ordering::AcqRel);
+        self.sync_rounds.fetch_add(1, Ordering::Relaxed);
+        st.last_flush = Instant::now();
+        Ok(())
+    }
+
+    fn sync_all_locked(&self, full: bool) -> Result<()> {
+        let mut st = self.sync.lock();
+        self.sync_locked(&mut st, full)
+    }
+
+    /// Blocks until every record up to and including `offset` is fsynced. Concurrent
+    /// callers share fsyncs (group commit); a caller whose offset is already durable
+    /// returns at once. Offsets past the log end wait for the current log end.
+    pub fn sync_to(&self, offset: i64) -> Result<()> {
+        self.ensure_open()?;
+        if offset < self.durable_end.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut st = self.sync.lock();
+        if offset < self.durable_end.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.sync_locked(&mut st, false)
+    }
+
+    /// fsyncs everything: data, indexes, directory.
+    pub fn flush(&self) -> Result<()> {
+        self.ensure_open()?;
+        self.sync_all_locked(true)
+    }
+
+    /// The offset below which everything is known to be on disk.
+    pub fn durable_offset(&self) -> i64 {
+        self.durable_end.load(Ordering::Acquire)
+    }
+
+    /// Reads whole batches starting with the one containing `offset`: at most
+    /// `max_bytes`, except that with `min_one_batch` a first batch larger than
+    /// `max_bytes` is returned whole (KIP-74). Never returns data at or above the high
+    /// watermark.
+    pub fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult> {
+        self.ensure_open()?;
+        let hw = self.log_end.load(Ordering::Acquire);
+        let log_start = self.log_start.load(Ordering::Acquire);
+        if offset < log_start || offset > hw {
+            return Err(Error::OffsetOutOfRange {
+                offset,
+                log_start,
+                log_end: hw,
+            });
+        }
+        let result = |records| ReadResult {
+            records,
+            high_watermark: hw,
+            log_start_offset: log_start,
+            last_stable_offset: hw,
+        };
+        if offset == hw {
+            return Ok(result(Bytes::new()));
+        }
+        for segment in self.segments_from(offset) {
+            if segment.base_offset >= hw {
+                break;
+            }
+            if let Some(records) = segment.read(offset, hw, max_bytes, min_one_batch)? {
+                return Ok(result(records));
+            }
+        }
+        Ok(result(Bytes::new()))
+    }
+
+    /// The segment holding `offset` and all later ones.
+    fn segments_from(&self, offset: i64) -> Vec<Arc<Segment>> {
+        let segments = self.segments.read();
+        let idx = segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
+        segments[idx..].to_vec()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start.load(Ordering::Acquire)
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.log_end.load(Ordering::Acquire)
+    }
+
+    /// Single node: the log end offset.
+    pub fn high_watermark(&self) -> i64 {
+        self.log_end_offset()
+    }
+
+    /// Total bytes of all segment `.log` files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.read().iter().map(|s| s.size()).sum()
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.segments.read().len()
+    }
+
+    /// ListOffsets by timestamp: the earliest record (at or above the log start
+    /// offset) whose timestamp is ≥ `ts`, `None` if there is none.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<TimestampOffset>> {
+        self.ensure_open()?;
+        let hw = self.log_end.load(Ordering::Acquire);
+        let log_start = self.log_start.load(Ordering::Acquire);
+        let limit = validate::decompress_limit(self.config.read().max_message_bytes);
+        let segments = self.segments.read().clone();
+        for segment in segments {
+            if segment.base_offset >= hw {
+                break;
+            }
+            if segment.next_offset() <= log_start {
+                continue;
+            }
+            match segment.max_timestamp() {
+                Some((max, _)) if max >= ts => {}
+                _ => continue,
+            }
+            if let Some(found) = segment.find_offset_by_timestamp(ts, log_start, hw, limit)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP (KIP-734): the largest timestamp and the first offset
+    /// carrying it; `None` on an empty log.
+    pub fn max_timestamp(&self) -> Option<TimestampOffset> {
+        let segments = self.segments.read().clone();
+        let mut best: Option<TimestampOffset> = None;
+        for (timestamp, offset) in segments.iter().filter_map(|s| s.max_timestamp()) {
+            if best.is_none_or(|b| timestamp > b.timestamp) {
+                best = Some(TimestampOffset { timestamp, offset });
+            }
+        }
+        best
+    }
+
+    /// DeleteRecords: moves the log start offset up to `offset` (-1: the high
+    /// watermark), deletes the segments wholly below it; returns the new log start.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
+        self.ensure_open()?;
+        let _ap = self.appender.lock();
+        self.ensure_open()?;
+        let hw = self.log_end.load(Ordering::Acquire);
+        let log_start = self.log_start.load(Ordering::Acquire);
+        let target = if offset == -1 { hw } else { offset };
+        if target < 0 || target > hw {
+            return Err(Error::OffsetOutOfRange {
+                offset,
+                log_start,
+                log_end: hw,
+            });
+        }
+        if target <= log_start {
+            return Ok(log_start);
+        }
+        recovery::write_checkpoint(&self.dir, LOG_START_FILE, target)?;
+        self.log_start.store(target, Ordering::Release);
+        let removed: Vec<Arc<Segment>> = {
+            let mut segments = self.segments.write();
+            let n = segments
+                .windows(2)
+                .take_while(|w| w[1].base_offset <= target)
+                .count();
+            segments.drain(..n).collect()
+        };
+        for segment in &removed {
+            if let Err(e) = segment.delete_files() {
+                warn!(base = segment.base_offset, error = %e, "could not delete segment files");
+            }
+        }
+        if !removed.is_empty() {
+            self.dir_dirty.store(true, Ordering::Release);
+        }
+        Ok(target)
+    }
+
+    /// Applies a new configuration to future appends and rolls.
+    pub fn update_config(&self, config: LogConfig) {
+        *self.config.write() = config;
+    }
+
+    /// Sets the partition leader epoch written into appended batches (0 by default).
+    pub fn set_leader_epoch(&self, epoch: i32) {
+        self.leader_epoch.store(epoch, Ordering::Release);
+    }
+
+    /// Flushes and fsyncs everything and marks the shutdown clean; later calls fail
+    /// with [`Error::Closed`].
+    pub fn close(&self) -> Result<()> {
+        {
+            let mut ap = self.appender.lock();
+            if self.closed.swap(true, Ordering::AcqRel) {
+                return Err(Error::Closed);
+            }
+            let mut tracker = ap.tracker.clone();
+            if let Some(t) = tracker.time_entry() {
+                ap.writer.append_time(t)?;
+                ap.active.push_index(&[], &[t]);
+            }
+            ap.tracker = tracker;
+            ap.writer.sync()?;
+        }
+        let mut st = self.sync.lock();
+        self.sync_locked(&mut st, true)?;
+        let log_end = self.log_end.load(Ordering::Acquire);
+        recovery::write_checkpoint(&self.dir, RECOVERY_POINT_FILE, log_end)?;
+        st.recovery_point = log_end;
+        recovery::write_clean_shutdown(&self.dir)
+    }
+
+    /// Closes the log (without flushing) and removes its directory.
+    pub fn delete(&self) -> Result<()> {
+        {
+            let _ap = self.appender.lock();
+            self.closed.store(true, Ordering::Release);
+        }
+        let _st = self.sync.lock();
+        for segment in self.segments.read().iter() {
+            segment.delete_files()?;
+        }
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Periodic housekeeping (call every 100 ms – 1 s): rolls the active segment when
+    /// it is older than `segment.ms`, and fsyncs when the last flush is older than
+    /// `flush.ms`.
+    pub fn maybe_roll(&self) -> Result<()> {
+        self.ensure_open()?;
+        let cfg = self.config();
+        let rolled = {
+            let mut ap = self.appender.lock();
+            self.ensure_open()?;
+            let aged = cfg
+                .segment_ms
+                .is_some_and(|ms| ap.active_since.is_some_and(|t| t.elapsed() >= ms));
+            if aged && !ap.active.is_empty() {
+                let base = ap.next_offset;
+                self.roll_locked(&mut ap, base)?;
+                true
+            } else {
+                false
+            }
+        };
+        if rolled || !self.sealed.lock().is_empty() {
+            return self.sync_all_locked(false);
+        }
+        if let Some(interval) = cfg.flush_interval_ms {
+            if self.log_end_offset() > self.durable_offset() {
+                let mut st = self.sync.lock();
+                if st.last_flush.elapsed() >= interval
+                    && self.log_end_offset() > self.durable_offset()
+                {
+                    self.sync_locked(&mut st, false)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// fsync rounds run so far (a metric: with group commit, far fewer than `sync_to` calls).
+    pub fn sync_count(&self) -> u64 {
+        self.sync_rounds.load(Ordering::Relaxed)
+    }
+
+    /// Time since the last fsync round (for metrics and tests).
+    pub fn since_last_flush(&self) -> Duration {
+        self.sync.lock().last_flush.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::BatchHeader;
+    use crate::index::{decode_offset_index, decode_time_index};
+    use crate::segment::HeaderReader;
+
+    /// A minimal valid uncompressed batch of `n` records (empty keys and values).
+    fn raw_batch(n: i32, ts: i64) -> Vec<u8> {
+        let mut records = Vec::new();
+        for i in 0..n {
+            // length 6 (zigzag 12): attrs, ts delta i, offset delta i, key -1, value -1, 0 headers
+            let z = (i as u8) << 1;
+            records.extend_from_slice(&[12, 0, z, z, 1, 1, 0]);
+        }
+        let mut b = vec![0u8; 61];
+        b.extend_from_slice(&records);
+        let len = (b.len() - 12) as i32;
+        crate::batch::put_i32(&mut b, 8, len);
+        b[16] = 2;
+        crate::batch::put_i32(&mut b, 23, n - 1);
+        crate::batch::put_i64(&mut b, 27, ts);
+        crate::batch::put_i64(&mut b, 35, ts + i64::from(n) - 1);
+        crate::batch::put_i64(&mut b, 43, -1);
+        crate::batch::put_i16(&mut b, 51, -1);
+        crate::batch::put_i32(&mut b, 53, -1);
+        crate::batch::put_i32(&mut b, 57, n);
+        crate::batch::update_crc(&mut b);
+        b
+    }
+
+    #[test]
+    fn index_files_match_memory_after_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = LogConfig {
+            segment_bytes: 2048,
+            index_interval_bytes: 100,
+            segment_ms: None,
+            ..LogConfig::default()
+        };
+        let log = PartitionLog::open(dir.path(), cfg).unwrap();
+        for i in 0..200 {
+            log.append(Bytes::from(raw_batch(1 + i % 3, 1000 + i64::from(i))))
+                .unwrap();
+        }
+        let segments = log.segments.read().clone();
+        assert!(segments.len() > 2);
+        log.close().unwrap();
+        for s in &segments {
+            let (index_path, time_path) = s.index_paths();
+            let offsets = decode_offset_index(&std::fs::read(index_path).unwrap());
+            let times = decode_time_index(&std::fs::read(time_path).unwrap());
+            assert_eq!(offsets.len(), s.offset_index_len());
+            assert_eq!(times.len(), s.time_index_len());
+            assert!(!offsets.is_empty() && !times.is_empty());
+            assert_eq!(*s.offset_index.read(), offsets);
+            assert_eq!(*s.time_index.read(), times);
+            // Each offset entry names a batch containing its offset.
+            let mut reader = HeaderReader::new(&s.log, s.size());
+            for e in &offsets {
+                let h: BatchHeader = reader.header_at(u64::from(e.position)).unwrap().unwrap();
+                let o = s.base_offset + i64::from(e.rel_offset);
+                assert!(h.base_offset <= o && o <= h.last_offset());
+            }
+            // The last time entry is the segment's max timestamp (final entry on roll/close).
+            let (ts, off) = s.max_timestamp().unwrap();
+            let last = times.last().unwrap();
+            assert_eq!(last.timestamp, ts);
+            assert_eq!(s.base_offset + i64::from(last.rel_offset), off);
+        }
+    }
+
+    #[test]
+    fn appends_do_not_wait_for_sync_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(PartitionLog::open(dir.path(), LogConfig::default()).unwrap());
+        // Hold the sync lock (as an fsync in progress would): appends and reads still work.
+        let guard = log.sync.lock();
+        let info = log.append(Bytes::from(raw_batch(2, 0))).unwrap();
+        assert_eq!(info.last_offset, 1);
+        assert_eq!(
+            log.read(0, 1000, true).unwrap().records.len(),
+            raw_batch(2, 0).len()
+        );
+        let waiter = {
+            let log = log.clone();
+            std::thread::spawn(move || log.sync_to(1))
+        };
+        drop(guard);
+        waiter.join().unwrap().unwrap();
+        assert_eq!(log.durable_offset(), 2);
+    }
+}

@@ -1,0 +1,153 @@
+//! Fetch: read whole batches from each requested partition, within the
+//! partition and response byte limits (the first batch of the first partition
+//! with data is returned whole even when larger: KIP-74), long-polling until
+//! `min_bytes` are available or `max_wait_ms` passes. Incremental fetch
+//! sessions are declined: every answer carries session id 0, so clients send
+//! full fetch requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use uuid::Uuid;
+
+use super::{blocking, log_error, Ctx};
+use crate::broker::{ApiError, Broker, Partition};
+
+/// One partition to read, resolved.
+struct Wanted {
+    topic_idx: usize,
+    index: i32,
+    partition: Result<Arc<Partition>, ApiError>,
+    offset: i64,
+    max_bytes: usize,
+}
+
+pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
+    let broker = ctx.broker;
+    let version = ctx.version();
+    if req.session_id != 0 {
+        // We never hand out session ids, so any non-zero one is unknown.
+        return FetchResponse::default()
+            .with_error_code(ResponseError::FetchSessionIdNotFound.code())
+            .with_session_id(0);
+    }
+    let mut topics: Vec<(TopicName, Uuid)> = Vec::new();
+    let mut wanted = Vec::new();
+    for ft in &req.topics {
+        let (topic, unknown) = if version >= 13 {
+            (broker.topic_by_id(ft.topic_id), ResponseError::UnknownTopicId)
+        } else {
+            (broker.topic(ft.topic.0.as_str()), ResponseError::UnknownTopicOrPartition)
+        };
+        let topic_idx = topics.len();
+        topics.push((ft.topic.clone(), ft.topic_id));
+        for fp in &ft.partitions {
+            let partition = topic
+                .as_ref()
+                .and_then(|t| t.partition(fp.partition))
+                .ok_or_else(|| ApiError::code(unknown));
+            wanted.push(Wanted {
+                topic_idx,
+                index: fp.partition,
+                partition,
+                offset: fp.fetch_offset,
+                max_bytes: fp.partition_max_bytes.max(0) as usize,
+            });
+        }
+    }
+    let response_max = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let wanted = Arc::new(wanted);
+    let results = loop {
+        // Register for wake-ups before reading, so no append is missed.
+        let notified = broker.data_appended.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let w = wanted.clone();
+        let b = broker.clone();
+        let results = match blocking(move || read_all(&b, &w, response_max)).await {
+            Ok(r) => r,
+            Err(e) => {
+                return FetchResponse::default().with_error_code(e.code.code());
+            }
+        };
+        let bytes: usize = results.iter().map(|r| r.records.as_ref().map_or(0, |b| b.len())).sum();
+        let any_error = results.iter().any(|r| r.error_code != 0);
+        if bytes >= min_bytes.max(1) || any_error || min_bytes == 0 || wanted.is_empty() {
+            break results;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            break results;
+        }
+    };
+    let mut out: Vec<FetchableTopicResponse> = topics
+        .iter()
+        .map(|(name, id)| {
+            let mut t = FetchableTopicResponse::default();
+            if version >= 13 {
+                t.topic_id = *id;
+            } else {
+                t.topic = name.clone();
+            }
+            t
+        })
+        .collect();
+    for (w, r) in wanted.iter().zip(results) {
+        if let Some(t) = out.get_mut(w.topic_idx) {
+            t.partitions.push(r);
+        }
+    }
+    FetchResponse::default().with_session_id(0).with_responses(out)
+}
+
+/// Read every wanted partition once (blocking).
+fn read_all(_broker: &Broker, wanted: &[Wanted], response_max: usize) -> Vec<PartitionData> {
+    let mut budget = response_max;
+    let mut have_data = false;
+    wanted
+        .iter()
+        .map(|w| {
+            let partition = match &w.partition {
+                Ok(p) => p,
+                Err(e) => return empty(w.index, e.code.code(), -1, -1),
+            };
+            let log = &partition.log;
+            let hw = log.high_watermark();
+            let start = log.log_start_offset();
+            let limit = w.max_bytes.min(budget);
+            if limit == 0 && have_data {
+                return empty(w.index, 0, hw, start);
+            }
+            match log.read(w.offset, limit, !have_data) {
+                Ok(read) => {
+                    if !read.records.is_empty() {
+                        have_data = true;
+                        budget = budget.saturating_sub(read.records.len());
+                    }
+                    PartitionData::default()
+                        .with_partition_index(w.index)
+                        .with_high_watermark(read.high_watermark)
+                        .with_last_stable_offset(read.last_stable_offset)
+                        .with_log_start_offset(read.log_start_offset)
+                        .with_records(Some(read.records))
+                }
+                Err(e) => empty(w.index, log_error(&e).code.code(), hw, start),
+            }
+        })
+        .collect()
+}
+
+fn empty(index: i32, code: i16, hw: i64, start: i64) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(index)
+        .with_error_code(code)
+        .with_high_watermark(hw)
+        .with_last_stable_offset(hw)
+        .with_log_start_offset(start)
+        .with_records(Some(Bytes::new()))
+}

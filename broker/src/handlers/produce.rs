@@ -1,0 +1,180 @@
+//! Produce: validate and append each partition's batches, then answer once the
+//! data is durable (fsynced, shared by concurrent producers through the log's
+//! group commit) — or at once for `acks=0`/`acks=1` under Kafka's page-cache
+//! flush policy.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{blocking, log_error, Ctx, Reply};
+use crate::broker::{ApiError, Broker, Partition};
+use crate::codec::encode_response;
+
+/// The outcome of one partition's append.
+struct Appended {
+    partition: Arc<Partition>,
+    last_offset: i64,
+}
+
+fn partition_error(index: i32, e: &ApiError) -> PartitionProduceResponse {
+    let mut r = PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(e.code.code())
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+        .with_error_message(e.message.clone().map(StrBytes::from_string));
+    if matches!(
+        e.code,
+        ResponseError::CorruptMessage | ResponseError::InvalidRecord | ResponseError::InvalidTimestamp
+    ) {
+        r.record_errors = vec![BatchIndexAndErrorMessage::default()
+            .with_batch_index(0)
+            .with_batch_index_error_message(e.message.clone().map(StrBytes::from_string))];
+    }
+    r
+}
+
+pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
+    let broker = ctx.broker;
+    let version = ctx.version();
+    let acks = req.acks;
+    let mut topics_out = Vec::with_capacity(req.topic_data.len().min(1024));
+    let mut appended: Vec<Appended> = Vec::new();
+    let acks_error = if !matches!(acks, -1..=1) {
+        Some(ApiError::code(ResponseError::InvalidRequiredAcks))
+    } else if req.transactional_id.is_some() {
+        Some(ApiError::new(
+            ResponseError::TransactionalIdAuthorizationFailed,
+            "transactions are not supported by this broker yet",
+        ))
+    } else {
+        None
+    };
+    for topic_data in req.topic_data {
+        let topic = if version >= 13 {
+            broker.topic_by_id(topic_data.topic_id)
+        } else {
+            broker.topic(topic_data.name.0.as_str())
+        };
+        let unknown_code = if version >= 13 {
+            ResponseError::UnknownTopicId
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        };
+        let mut partitions_out = Vec::with_capacity(topic_data.partition_data.len().min(1024));
+        // Append the partitions of this topic concurrently.
+        let mut pending = Vec::new();
+        for pd in topic_data.partition_data {
+            if let Some(e) = &acks_error {
+                partitions_out.push(partition_error(pd.index, e));
+                continue;
+            }
+            let Some(partition) = topic.as_ref().and_then(|t| t.partition(pd.index)) else {
+                partitions_out.push(partition_error(pd.index, &ApiError::code(unknown_code)));
+                continue;
+            };
+            let records = pd.records.unwrap_or_default();
+            pending.push(append(broker.clone(), partition, records));
+        }
+        for (partition, result) in futures::future::join_all(pending).await {
+            match result {
+                Ok(info) => {
+                    partitions_out.push(
+                        PartitionProduceResponse::default()
+                            .with_index(partition.index)
+                            .with_base_offset(info.base_offset)
+                            .with_log_append_time_ms(info.log_append_time)
+                            .with_log_start_offset(info.log_start_offset),
+                    );
+                    appended.push(Appended {
+                        partition,
+                        last_offset: info.last_offset,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!(topic = %partition.topic, partition = partition.index, error = ?e.message, "produce rejected");
+                    partitions_out.push(partition_error(partition.index, &e));
+                }
+            }
+        }
+        partitions_out.sort_by_key(|p| p.index);
+        let mut t = TopicProduceResponse::default().with_partition_responses(partitions_out);
+        if version >= 13 {
+            t.topic_id = topic_data.topic_id;
+        } else {
+            t.name = topic_data.name;
+        }
+        topics_out.push(t);
+    }
+    if !appended.is_empty() {
+        broker.data_appended.notify_waiters();
+    }
+    let response = ProduceResponse::default().with_responses(topics_out);
+    let correlation_id = ctx.header.correlation_id;
+    let encode = move |resp: ProduceResponse| {
+        match encode_response(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(resp)) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::error!(error = %e, "encoding produce response");
+                None
+            }
+        }
+    };
+    if acks == 0 {
+        return Reply::Now(None);
+    }
+    if !broker.fsync_on_ack || appended.is_empty() {
+        return Reply::Now(encode(response));
+    }
+    // Durability: answer when every appended partition is fsynced.
+    Reply::Later(Box::pin(async move {
+        let mut response = response;
+        let syncs = appended.into_iter().map(|a| async move {
+            let p = a.partition.clone();
+            let r = blocking(move || p.log.sync_to(a.last_offset)).await;
+            (a.partition, r)
+        });
+        for (partition, r) in futures::future::join_all(syncs).await {
+            let failed = match r {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(log_error(&e)),
+                Err(e) => Some(e),
+            };
+            if let Some(e) = failed {
+                tracing::error!(topic = %partition.topic, partition = partition.index, error = ?e.message, "fsync failed");
+                for t in &mut response.responses {
+                    for p in &mut t.partition_responses {
+                        if p.index == partition.index
+                            && (t.name.0.as_str() == partition.topic || version >= 13)
+                        {
+                            *p = partition_error(p.index, &ApiError::new(ResponseError::KafkaStorageError, "fsync failed"));
+                        }
+                    }
+                }
+            }
+        }
+        encode(response)
+    }))
+}
+
+async fn append(
+    _broker: Arc<Broker>,
+    partition: Arc<Partition>,
+    records: Bytes,
+) -> (Arc<Partition>, Result<strom_log::AppendInfo, ApiError>) {
+    let p = partition.clone();
+    let result = match blocking(move || p.log.append(records)).await {
+        Ok(Ok(info)) => Ok(info),
+        Ok(Err(e)) => Err(log_error(&e)),
+        Err(e) => Err(e),
+    };
+    (partition, result)
+}

@@ -1,0 +1,206 @@
+//! Listeners and connections.
+//!
+//! One task accepts on each bound socket; each connection gets a reader task
+//! that reads frames (size checked against `socket.request.max.bytes` before
+//! any allocation), decodes and handles requests one at a time, in order, and
+//! a writer task that sends the answers in the same order. A handler may
+//! answer later (a produce waiting for its fsync): the reader queues a
+//! one-shot slot for every request and moves on, so a connection can have
+//! several produce requests waiting on durability while order is kept.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bytes::BytesMut;
+use kafka_protocol::messages::ApiKey;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::broker::{Broker, Endpoint};
+use crate::codec::{decode_request, CodecError};
+use crate::config::Listener;
+use crate::handlers::{self, Reply};
+
+/// How many answers a connection may have pending before the reader waits.
+const MAX_IN_FLIGHT: usize = 32;
+
+/// Bind every configured listener. Returns the sockets and the advertised endpoints.
+pub async fn bind(broker: &Broker) -> anyhow::Result<(Vec<(TcpListener, String)>, Vec<Endpoint>)> {
+    let mut sockets = Vec::new();
+    let mut endpoints = Vec::new();
+    let advertised: Vec<Listener> = match &broker.config.advertised_listeners {
+        Some(list) => list.iter().map(|l| Listener::parse(l)).collect::<anyhow::Result<_>>()?,
+        None => Vec::new(),
+    };
+    for spec in &broker.config.listeners {
+        let l = Listener::parse(spec)?;
+        let bound = bind_listener(&l).await?;
+        let port = bound
+            .first()
+            .and_then(|s| s.local_addr().ok())
+            .map(|a| a.port())
+            .context("listener bound no socket")?;
+        let adv = advertised.iter().find(|a| a.name == l.name);
+        let (host, adv_port) = match adv {
+            Some(a) => (a.host.clone(), if a.port == 0 { port } else { a.port }),
+            None => {
+                let host = match l.host.as_str() {
+                    "" | "0.0.0.0" | "::" => "localhost".to_string(),
+                    h => h.to_string(),
+                };
+                (host, port)
+            }
+        };
+        endpoints.push(Endpoint {
+            listener: l.name.clone(),
+            host,
+            port: adv_port,
+        });
+        for s in bound {
+            sockets.push((s, l.name.clone()));
+        }
+    }
+    Ok((sockets, endpoints))
+}
+
+/// Bind one listener: `localhost` binds both 127.0.0.1 and ::1 on one port
+/// (clients may resolve it to either), an empty host binds all interfaces.
+async fn bind_listener(l: &Listener) -> anyhow::Result<Vec<TcpListener>> {
+    let (primary, secondary): (String, Option<String>) = match l.host.as_str() {
+        "localhost" => ("127.0.0.1".into(), Some("::1".into())),
+        "" => ("0.0.0.0".into(), None),
+        h if h.contains(':') => (format!("[{h}]"), None),
+        h => (h.to_string(), None),
+    };
+    let first = TcpListener::bind(format!("{primary}:{}", l.port))
+        .await
+        .with_context(|| format!("binding {}:{}", primary, l.port))?;
+    let port = first.local_addr()?.port();
+    let mut out = vec![first];
+    if let Some(second) = secondary {
+        match TcpListener::bind(format!("[{second}]:{port}")).await {
+            Ok(s) => out.push(s),
+            Err(e) => tracing::warn!(error = %e, "could not also listen on [{second}]:{port}; IPv4 only"),
+        }
+    }
+    Ok(out)
+}
+
+/// Accept connections until the task is aborted.
+pub async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, name: String, conns: Arc<parking_lot::Mutex<JoinSet<()>>>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let broker = broker.clone();
+                let span = tracing::info_span!("conn", %peer);
+                let name = name.clone();
+                let mut set = conns.lock();
+                while set.try_join_next().is_some() {}
+                set.spawn(
+                    async move {
+                        if let Err(e) = serve_connection(broker, stream, peer, name).await {
+                            tracing::debug!(error = %e, "connection closed");
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// What the reader hands the writer for each request.
+type Slot = oneshot::Receiver<Option<BytesMut>>;
+
+async fn serve_connection(
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: String,
+) -> anyhow::Result<()> {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let (slots_tx, mut slots_rx) = mpsc::channel::<Slot>(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(async move {
+        while let Some(slot) = slots_rx.recv().await {
+            match slot.await {
+                Ok(Some(frame)) => {
+                    if wr.write_all(&frame).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => {} // acks=0: no answer
+                Err(_) => break, // the handler asked to close the connection
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let max = broker.config.socket_request_max_bytes();
+    let result = async {
+        loop {
+            let size = match rd.read_i32().await {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            if size < 0 || size as usize > max {
+                anyhow::bail!(
+                    "request of {size} bytes exceeds socket.request.max.bytes {max}; closing connection from {peer}"
+                );
+            }
+            let mut frame = BytesMut::zeroed(size as usize);
+            rd.read_exact(&mut frame).await?;
+            let (tx, rx) = oneshot::channel();
+            if slots_tx.send(rx).await.is_err() {
+                return Ok(());
+            }
+            match decode_request(frame.freeze()) {
+                Ok(req) => {
+                    let api = req.api_key();
+                    let reply = handlers::handle(&broker, req, &listener).await;
+                    match reply {
+                        Reply::Now(frame) => {
+                            let _ = tx.send(frame);
+                        }
+                        Reply::Later(fut) => {
+                            tokio::spawn(async move {
+                                let _ = tx.send(fut.await);
+                            });
+                        }
+                        Reply::Close(why) => {
+                            drop(tx);
+                            anyhow::bail!("{api:?}: {why}");
+                        }
+                    }
+                }
+                Err(CodecError::UnsupportedVersion {
+                    api_key,
+                    version,
+                    correlation_id,
+                }) if api_key == ApiKey::ApiVersions as i16 => {
+                    tracing::debug!(version, "ApiVersions at an unsupported version; answering v0");
+                    let _ = tx.send(Some(handlers::api_versions::unsupported_version_response(
+                        correlation_id,
+                    )?));
+                }
+                Err(e) => {
+                    drop(tx);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    .await;
+    drop(slots_tx);
+    let _ = writer.await;
+    result
+}

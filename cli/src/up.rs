@@ -1,0 +1,121 @@
+//! `strom up`: run Strom on this machine, in this process, until Ctrl-C.
+//!
+//! Today that is the broker; the schema registry, REST proxy, Connect and
+//! SQL join here as they are built, each on its standard port.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use strom_broker::BrokerConfig;
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Directory holding all of Strom's data (created if missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "STROM_DATA_DIR",
+        default_value = "./strom-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Port of the broker's Kafka API (0 picks a free port).
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "STROM_BROKER_PORT",
+        default_value_t = 9092
+    )]
+    pub broker_port: u16,
+}
+
+/// One line of the banner: `  NAME<padding>listening on ADDRESS`.
+pub fn service_line(name: &str, address: &str) -> String {
+    format!("  {name:<20} listening on {address}")
+}
+
+/// What `strom up` prints once everything is listening.
+pub fn banner(data_dir: &str, services: &[(&str, String)]) -> String {
+    let mut out = format!("Strom {}\n", env!("CARGO_PKG_VERSION"));
+    out.push_str(&format!("  {:<20} {data_dir}\n", "data directory"));
+    for (name, address) in services {
+        out.push_str(&service_line(name, address));
+        out.push('\n');
+    }
+    out.push_str("Strom is up. Press Ctrl-C to stop.\n");
+    out
+}
+
+pub async fn run(args: UpArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    let config = BrokerConfig::local(&args.data_dir, args.broker_port);
+    let broker = strom_broker::start(config)
+        .await
+        .context("the broker did not start")?;
+    tracing::info!(addrs = ?broker.listen_addrs(), "broker listening");
+
+    let text = banner(
+        &args.data_dir.display().to_string(),
+        &[("broker (Kafka API)", broker.bootstrap_servers())],
+    );
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    drop(stdout);
+
+    let signal = shutdown_signal().await?;
+    tracing::info!("{signal}: shutting down");
+    // A second signal while shutting down stops at once.
+    tokio::spawn(async {
+        if let Ok(signal) = shutdown_signal().await {
+            eprintln!("{signal} again: stopping without a clean shutdown");
+            std::process::exit(130);
+        }
+    });
+    broker.shutdown().await.context("clean shutdown failed")?;
+    println!("Strom stopped.");
+    Ok(())
+}
+
+/// Wait for Ctrl-C (SIGINT) or SIGTERM; returns which one came.
+async fn shutdown_signal() -> Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map(|()| "interrupted").context("cannot listen for Ctrl-C"),
+            _ = term.recv() => Ok("terminated"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot listen for Ctrl-C")?;
+        Ok("interrupted")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_lists_the_broker() {
+        let text = banner(
+            "./strom-data",
+            &[("broker (Kafka API)", "localhost:9092".to_string())],
+        );
+        assert!(text.starts_with("Strom "));
+        assert!(text.contains("  broker (Kafka API)   listening on localhost:9092\n"));
+        assert!(text.ends_with("Strom is up. Press Ctrl-C to stop.\n"));
+        // The integration tests find the address this way.
+        let line = text.lines().find(|l| l.contains("listening on")).unwrap();
+        let address = line.split("listening on ").nth(1).unwrap();
+        assert_eq!(address.split_whitespace().next(), Some("localhost:9092"));
+    }
+}

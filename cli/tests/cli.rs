@@ -1,0 +1,613 @@
+//! End-to-end tests of the `strom` binary against a real broker: one started
+//! in-process on port 0 (the client commands), or `strom up` itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use strom_broker::{BrokerConfig, RunningBroker};
+
+/// How long one `strom` invocation may take before the test fails.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A broker running in this test process, on its own runtime.
+struct Broker {
+    runtime: tokio::runtime::Runtime,
+    broker: Option<RunningBroker>,
+    bootstrap: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let broker = runtime
+            .block_on(strom_broker::start(BrokerConfig::local(dir.path(), 0)))
+            .expect("broker starts");
+        let bootstrap = broker.bootstrap_servers();
+        Broker {
+            runtime,
+            broker: Some(broker),
+            bootstrap,
+            _dir: dir,
+        }
+    }
+
+    /// Run `strom ARGS -b BOOTSTRAP`.
+    fn strom(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-b", &self.bootstrap]);
+        strom(&all, stdin)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(broker) = self.broker.take() {
+            let result = self.runtime.block_on(broker.shutdown());
+            if !thread::panicking() {
+                result.expect("broker shuts down cleanly");
+            }
+        }
+    }
+}
+
+/// What a finished `strom` run left behind.
+struct Output {
+    args: String,
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn success(self) -> Output {
+        assert!(
+            self.status.success(),
+            "`strom {}` failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            self.args,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn failure(self) -> Output {
+        assert!(
+            !self.status.success(),
+            "`strom {}` should have failed:\nstdout:\n{}\nstderr:\n{}",
+            self.args,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+fn strom_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_strom"));
+    command.env_remove("STROM_BOOTSTRAP_SERVER");
+    command.env("RUST_LOG", "warn");
+    command
+}
+
+/// Read a pipe to its end on a thread.
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Wait for `child` to exit, killing it (and failing) after `deadline`.
+fn wait_with_deadline(child: Child, deadline: Duration, what: &str) -> ExitStatus {
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    let mut child = child;
+    thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    match rx.recv_timeout(deadline) {
+        Ok(status) => status.expect("wait for strom"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("`{what}` did not finish within {deadline:?}");
+        }
+    }
+}
+
+fn strom(args: &[&str], stdin: &[u8]) -> Output {
+    let shown = args.join(" ");
+    let mut child = strom_command()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn strom");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+        // Dropping `input` closes the pipe: end of input.
+    });
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    let stderr = drain(child.stderr.take().expect("stderr"));
+    let status = wait_with_deadline(child, COMMAND_DEADLINE, &format!("strom {shown}"));
+    let _ = writer.join();
+    Output {
+        args: shown,
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Produce 10 keyed lines (5 keys, 2 values each) with a static header and
+/// read them back as JSON; check keys, values, headers and partitioning.
+fn produce_and_check(run: &dyn Fn(&[&str], &[u8]) -> Output, topic: &str) {
+    let input: String = (0..10)
+        .map(|i| format!("key{}:value{i}\n", i % 5))
+        .collect();
+    run(
+        &["produce", topic, "-K", ":", "-H", "source=cli-test"],
+        input.as_bytes(),
+    )
+    .success();
+
+    let out = run(
+        &[
+            "consume",
+            topic,
+            "--from-beginning",
+            "--format",
+            "json",
+            "--max-messages",
+            "10",
+            "--timeout-ms",
+            "30000",
+        ],
+        b"",
+    )
+    .success();
+    let records = json_lines(&out.stdout);
+    assert_eq!(
+        records.len(),
+        10,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(out.stderr.contains("Processed a total of 10 messages"));
+
+    let mut partition_of_key: BTreeMap<String, i64> = BTreeMap::new();
+    let mut offsets: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let mut values = BTreeSet::new();
+    for r in &records {
+        assert_eq!(r["topic"], topic);
+        let key = r["key"].as_str().expect("string key").to_string();
+        let value = r["value"].as_str().expect("string value").to_string();
+        let i: usize = value
+            .strip_prefix("value")
+            .and_then(|n| n.parse().ok())
+            .expect("valueN");
+        assert_eq!(key, format!("key{}", i % 5), "record {r}");
+        assert_eq!(
+            r["headers"],
+            serde_json::json!([{"key": "source", "value": "cli-test"}])
+        );
+        assert_eq!(r["timestamp_type"], "CreateTime");
+        assert!(r["timestamp"].as_i64().is_some_and(|t| t > 0));
+        let partition = r["partition"].as_i64().expect("partition");
+        let offset = r["offset"].as_i64().expect("offset");
+        assert!(
+            offsets.insert((partition, offset)),
+            "duplicate offset in {r}"
+        );
+        let previous = partition_of_key.insert(key.clone(), partition);
+        assert!(
+            previous.is_none_or(|p| p == partition),
+            "key {key} in two partitions"
+        );
+        values.insert(value);
+    }
+    let expected: BTreeSet<String> = (0..10).map(|i| format!("value{i}")).collect();
+    assert_eq!(values, expected);
+    // Within a partition, records come back in the order they were sent.
+    for key in partition_of_key.keys() {
+        let mine: Vec<&Value> = records.iter().filter(|r| r["key"] == *key).collect();
+        assert!(mine[0]["offset"].as_i64() < mine[1]["offset"].as_i64());
+    }
+}
+
+#[test]
+fn topics_produce_consume_alter_delete() {
+    let broker = Broker::start();
+    let run = |args: &[&str], stdin: &[u8]| broker.strom(args, stdin);
+
+    let out = run(
+        &[
+            "topics",
+            "create",
+            "orders",
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "1",
+            "--config",
+            "retention.ms=86400000",
+        ],
+        b"",
+    )
+    .success();
+    assert!(
+        out.stdout.contains("Created topic orders."),
+        "{}",
+        out.stdout
+    );
+
+    let out = run(&["topics", "list"], b"").success();
+    assert!(out.stdout.lines().any(|l| l == "orders"), "{}", out.stdout);
+
+    let out = run(&["topics", "describe", "orders"], b"").success();
+    let d = &out.stdout;
+    assert!(d.contains("Topic: orders\tTopicId: "), "{d}");
+    assert!(d.contains("\tPartitionCount: 3\t"), "{d}");
+    assert!(d.contains("\tReplicationFactor: 1\t"), "{d}");
+    assert!(d.contains("retention.ms=86400000"), "{d}");
+    for p in 0..3 {
+        assert!(
+            d.contains(&format!("\tTopic: orders\tPartition: {p}\tLeader: ")),
+            "{d}"
+        );
+    }
+    assert!(
+        !d.contains("TopicId: AAAAAAAAAAAAAAAAAAAAAA"),
+        "no topic id: {d}"
+    );
+
+    // Describing every topic includes this one.
+    let out = run(&["topics", "describe"], b"").success();
+    assert!(out.stdout.contains("Topic: orders\t"), "{}", out.stdout);
+
+    produce_and_check(&run, "orders");
+
+    // Text format, one partition, from an absolute offset.
+    let out = run(
+        &[
+            "consume",
+            "orders",
+            "--partition",
+            "0",
+            "--offset",
+            "0",
+            "--print-key",
+            "--timeout-ms",
+            "3000",
+        ],
+        b"",
+    )
+    .success();
+    for line in out.stdout.lines() {
+        let (key, value) = line.split_once('\t').expect("key<TAB>value");
+        assert!(
+            key.starts_with("key") && value.starts_with("value"),
+            "{line}"
+        );
+    }
+
+    // A duplicate is an error with Kafka's error name...
+    let out = run(&["topics", "create", "orders", "--partitions", "1"], b"").failure();
+    assert!(
+        out.stderr
+            .contains("Error: TOPIC_ALREADY_EXISTS: Topic 'orders' already exists."),
+        "{}",
+        out.stderr
+    );
+    // ...unless asked not to mind.
+    run(&["topics", "create", "orders", "--if-not-exists"], b"").success();
+
+    let out = run(&["topics", "alter", "orders", "--partitions", "4"], b"").success();
+    assert!(
+        out.stdout.contains("Altered topic orders."),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["topics", "describe", "orders"], b"").success();
+    assert!(
+        out.stdout.contains("\tPartitionCount: 4\t"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\tPartition: 3\t"), "{}", out.stdout);
+
+    let out = run(&["topics", "delete", "orders"], b"").success();
+    assert!(
+        out.stdout.contains("Deleted topic orders."),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["topics", "list"], b"").success();
+    assert!(!out.stdout.lines().any(|l| l == "orders"), "{}", out.stdout);
+    let out = run(&["topics", "delete", "orders"], b"").failure();
+    assert!(
+        out.stderr.contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{}",
+        out.stderr
+    );
+    run(&["topics", "delete", "orders", "--if-exists"], b"").success();
+}
+
+#[test]
+fn alter_configs_keeps_other_overrides() {
+    let broker = Broker::start();
+    let run = |args: &[&str]| broker.strom(args, b"");
+    run(&[
+        "topics",
+        "create",
+        "conf",
+        "--partitions",
+        "1",
+        "--config",
+        "retention.ms=86400000",
+    ])
+    .success();
+
+    run(&[
+        "topics",
+        "alter",
+        "conf",
+        "--config",
+        "max.message.bytes=2000000",
+    ])
+    .success();
+    let out = run(&["topics", "describe", "conf"]).success();
+    assert!(
+        out.stdout.contains("retention.ms=86400000"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("max.message.bytes=2000000"),
+        "{}",
+        out.stdout
+    );
+
+    run(&[
+        "topics",
+        "alter",
+        "conf",
+        "--delete-config",
+        "max.message.bytes",
+    ])
+    .success();
+    let out = run(&["topics", "describe", "conf"]).success();
+    assert!(
+        out.stdout.contains("retention.ms=86400000"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("max.message.bytes=2000000"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn missing_topics_fail_fast_with_kafka_error_names() {
+    let broker = Broker::start();
+    let started = Instant::now();
+    let out = broker.strom(&["topics", "describe", "nope"], b"").failure();
+    assert!(
+        out.stderr
+            .contains("UNKNOWN_TOPIC_OR_PARTITION: Topic 'nope' does not exist."),
+        "{}",
+        out.stderr
+    );
+    let out = broker
+        .strom(&["consume", "nope", "--timeout-ms", "1000"], b"")
+        .failure();
+    assert!(
+        out.stderr.contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{}",
+        out.stderr
+    );
+    let out = broker
+        .strom(&["topics", "alter", "nope", "--partitions", "2"], b"")
+        .failure();
+    assert!(out.stderr.contains("Error: "), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn produce_to_a_partition_and_read_binary_as_base64() {
+    let broker = Broker::start();
+    broker
+        .strom(&["topics", "create", "bin", "--partitions", "2"], b"")
+        .success();
+    broker
+        .strom(&["produce", "bin", "--partition", "1"], b"text\n\xff\xfe\n")
+        .success();
+    let out = broker
+        .strom(
+            &[
+                "consume",
+                "bin",
+                "--partition",
+                "1",
+                "--offset",
+                "beginning",
+                "--format",
+                "json",
+                "--max-messages",
+                "2",
+                "--timeout-ms",
+                "30000",
+            ],
+            b"",
+        )
+        .success();
+    let records = json_lines(&out.stdout);
+    assert_eq!(records.len(), 2, "{}", out.stdout);
+    assert_eq!(records[0]["value"], "text");
+    assert_eq!(records[0]["key"], Value::Null);
+    assert!(records[0].get("value_base64").is_none());
+    assert_eq!(records[1]["value"], "//4=");
+    assert_eq!(records[1]["value_base64"], true);
+    assert!(records.iter().all(|r| r["partition"] == 1));
+
+    // Partition 0 got nothing: -e exits at its end.
+    let out = broker
+        .strom(&["consume", "bin", "-p", "0", "-o", "beginning", "-e"], b"")
+        .success();
+    assert_eq!(out.stdout, "");
+}
+
+/// A running `strom up`: its address, and lines of its stdout as they come.
+struct Up {
+    child: Option<Child>,
+    address: String,
+    lines: mpsc::Receiver<String>,
+    stderr_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Up {
+    fn start() -> Up {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let stderr_path = dir.path().join("up.stderr");
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut child = strom_command()
+            .args(["up", "--data-dir"])
+            .arg(&data_dir)
+            .args(["--broker-port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn strom up");
+        let (tx, lines) = mpsc::channel();
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut up = Up {
+            child: Some(child),
+            address: String::new(),
+            lines,
+            stderr_path,
+            _dir: dir,
+        };
+        let line = up.wait_for_line(|l| l.contains("listening on "));
+        up.address = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("address after 'listening on'")
+            .to_string();
+        up.wait_for_line(|l| l.contains("Strom is up."));
+        assert!(data_dir.is_dir(), "data directory was created");
+        up
+    }
+
+    fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + COMMAND_DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "strom up: expected line not printed ({e}); its stderr:\n{}",
+                    std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+                ),
+            }
+        }
+    }
+
+    fn strom(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-b", &self.address]);
+        strom(&all, stdin)
+    }
+
+    /// SIGTERM, then wait for the exit.
+    fn terminate(&mut self) -> ExitStatus {
+        let child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        wait_with_deadline(child, COMMAND_DEADLINE, "strom up (after SIGTERM)")
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn up_serves_clients_and_stops_cleanly_on_sigterm() {
+    let mut up = Up::start();
+    let run = |args: &[&str], stdin: &[u8]| up.strom(args, stdin);
+    run(&["topics", "create", "events", "--partitions", "3"], b"").success();
+    produce_and_check(&run, "events");
+
+    let status = up.terminate();
+    assert!(status.success(), "strom up exited with {status}");
+    up.wait_for_line(|l| l.contains("Strom stopped."));
+}
+
+#[test]
+fn help_everywhere() {
+    for args in [
+        &["--help"][..],
+        &["up", "--help"],
+        &["topics", "--help"],
+        &["topics", "create", "--help"],
+        &["topics", "list", "--help"],
+        &["topics", "describe", "--help"],
+        &["topics", "alter", "--help"],
+        &["topics", "delete", "--help"],
+        &["produce", "--help"],
+        &["consume", "--help"],
+    ] {
+        let out = strom(args, b"").success();
+        assert!(out.stdout.contains("Usage: strom"), "{}", out.stdout);
+    }
+    let out = strom(&["--version"], b"").success();
+    assert!(out.stdout.starts_with("strom "));
+}
