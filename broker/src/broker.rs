@@ -151,7 +151,11 @@ impl Broker {
 
     fn log_dir(&self) -> &Path {
         // `open` checked that there is at least one.
-        self.config.log_dirs.first().map(PathBuf::as_path).unwrap_or(Path::new("."))
+        self.config
+            .log_dirs
+            .first()
+            .map(PathBuf::as_path)
+            .unwrap_or(Path::new("."))
     }
 
     fn load_topics(&self, image: &MetadataImage) -> anyhow::Result<()> {
@@ -188,7 +192,10 @@ impl Broker {
     }
 
     /// The effective config values of a topic with these overrides.
-    pub fn effective_configs(&self, overrides: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    pub fn effective_configs(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
         topic_config::effective(&self.topic_defaults, overrides)
     }
 
@@ -297,7 +304,8 @@ impl Broker {
             partitions: RwLock::new(Vec::new()),
             configs: RwLock::new(configs),
         });
-        self.open_partitions(&topic, partitions).map_err(storage_error)?;
+        self.open_partitions(&topic, partitions)
+            .map_err(storage_error)?;
         self.topics.write().insert(name.to_string(), topic.clone());
         tracing::info!(topic = name, partitions, "created topic");
         Ok(topic)
@@ -439,7 +447,8 @@ fn ensure_meta_properties(log_dir: &Path, node_id: i32) -> anyhow::Result<String
         }
     }
     let cluster_id = base64url(Uuid::new_v4().as_bytes());
-    let text = format!("#\n#Written by Strom\nversion=1\ncluster.id={cluster_id}\nnode.id={node_id}\n");
+    let text =
+        format!("#\n#Written by Strom\nversion=1\ncluster.id={cluster_id}\nnode.id={node_id}\n");
     let tmp = log_dir.join("meta.properties.tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, &path)?;
@@ -464,7 +473,12 @@ fn remove_orphan_dirs(log_dir: &Path, image: &MetadataImage) -> anyhow::Result<(
         .topics
         .values()
         .flat_map(|t| {
-            (0..t.partitions).map(move |p| (format!("{}-{}", t.name, p), base64url(t.topic_id.as_bytes())))
+            (0..t.partitions).map(move |p| {
+                (
+                    format!("{}-{}", t.name, p),
+                    base64url(t.topic_id.as_bytes()),
+                )
+            })
         })
         .collect();
     let Ok(entries) = std::fs::read_dir(log_dir) else {
@@ -500,7 +514,11 @@ pub fn base64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);

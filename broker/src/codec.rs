@@ -84,7 +84,12 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, CodecError> {
     if buf.has_remaining() {
         // Kafka ignores bytes after the body (librdkafka's all-topics Metadata
         // request carries a few), so we do too.
-        tracing::debug!(?api_key, version, trailing = buf.remaining(), "ignoring trailing request bytes");
+        tracing::debug!(
+            ?api_key,
+            version,
+            trailing = buf.remaining(),
+            "ignoring trailing request bytes"
+        );
     }
     Ok(DecodedRequest { header, body })
 }
@@ -124,7 +129,9 @@ mod tests {
     #[test]
     fn decodes_metadata() {
         let mut body = BytesMut::new();
-        MetadataRequest::default().encode(&mut body, 1).expect("encode");
+        MetadataRequest::default()
+            .encode(&mut body, 1)
+            .expect("encode");
         let r = decode_request(frame(3, 1, &body)).expect("decode");
         assert_eq!(r.header.correlation_id, 7);
         assert!(matches!(r.body, RequestKind::Metadata(_)));
@@ -142,7 +149,10 @@ mod tests {
         ));
         assert!(matches!(
             decode_request(frame(18, 99, &[])),
-            Err(CodecError::UnsupportedVersion { correlation_id: 7, .. })
+            Err(CodecError::UnsupportedVersion {
+                correlation_id: 7,
+                ..
+            })
         ));
         // Metadata v0 with a topic array claiming 0x7fffffff entries.
         assert!(matches!(

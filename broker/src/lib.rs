@@ -87,7 +87,12 @@ pub async fn start(config: BrokerConfig) -> anyhow::Result<RunningBroker> {
     let mut acceptors = JoinSet::new();
     for (socket, name) in sockets {
         addrs.push(socket.local_addr()?);
-        acceptors.spawn(server::accept_loop(broker.clone(), socket, name, connections.clone()));
+        acceptors.spawn(server::accept_loop(
+            broker.clone(),
+            socket,
+            name,
+            connections.clone(),
+        ));
     }
     let maintenance = tokio::spawn(maintenance_loop(broker.clone()));
     tracing::info!(

@@ -26,7 +26,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let config = BrokerConfig::load(args.config.as_deref(), &args.overrides)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let broker = strom_broker::start(config).await?;
         for addr in broker.listen_addrs() {
@@ -34,7 +36,11 @@ fn main() -> anyhow::Result<()> {
         }
         println!(
             "[strom-broker] started, listening on {} (bootstrap.servers={})",
-            broker.listen_addrs().first().map(|a| a.to_string()).unwrap_or_default(),
+            broker
+                .listen_addrs()
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             broker.bootstrap_servers()
         );
         shutdown_signal().await;

@@ -143,9 +143,10 @@ impl MetadataLog {
                     }
                     offset = record.offset + 1;
                     let value = record.value.unwrap_or_default();
-                    let rec: MetadataRecord = serde_json::from_slice(&value).with_context(|| {
-                        format!("metadata log: bad record at offset {}", record.offset)
-                    })?;
+                    let rec: MetadataRecord =
+                        serde_json::from_slice(&value).with_context(|| {
+                            format!("metadata log: bad record at offset {}", record.offset)
+                        })?;
                     image.apply(&rec);
                 }
             }

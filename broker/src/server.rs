@@ -33,7 +33,10 @@ pub async fn bind(broker: &Broker) -> anyhow::Result<(Vec<(TcpListener, String)>
     let mut sockets = Vec::new();
     let mut endpoints = Vec::new();
     let advertised: Vec<Listener> = match &broker.config.advertised_listeners {
-        Some(list) => list.iter().map(|l| Listener::parse(l)).collect::<anyhow::Result<_>>()?,
+        Some(list) => list
+            .iter()
+            .map(|l| Listener::parse(l))
+            .collect::<anyhow::Result<_>>()?,
         None => Vec::new(),
     };
     for spec in &broker.config.listeners {
@@ -84,14 +87,21 @@ async fn bind_listener(l: &Listener) -> anyhow::Result<Vec<TcpListener>> {
     if let Some(second) = secondary {
         match TcpListener::bind(format!("[{second}]:{port}")).await {
             Ok(s) => out.push(s),
-            Err(e) => tracing::warn!(error = %e, "could not also listen on [{second}]:{port}; IPv4 only"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not also listen on [{second}]:{port}; IPv4 only")
+            }
         }
     }
     Ok(out)
 }
 
 /// Accept connections until the task is aborted.
-pub async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, name: String, conns: Arc<parking_lot::Mutex<JoinSet<()>>>) {
+pub async fn accept_loop(
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    name: String,
+    conns: Arc<parking_lot::Mutex<JoinSet<()>>>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -138,7 +148,7 @@ async fn serve_connection(
                         break;
                     }
                 }
-                Ok(None) => {} // acks=0: no answer
+                Ok(None) => {}   // acks=0: no answer
                 Err(_) => break, // the handler asked to close the connection
             }
         }

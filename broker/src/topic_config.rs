@@ -46,32 +46,218 @@ macro_rules! def {
 
 /// Every topic config Strom knows, sorted by name.
 pub static TOPIC_CONFIGS: &[TopicConfigDef] = &[
-    def!("cleanup.policy", List, "delete", [("log.cleanup.policy", 1)], allowed = ["delete", "compact"], min = None),
-    def!("compression.gzip.level", Int, "-1", [("compression.gzip.level", 1)], allowed = [], min = Some(-1)),
-    def!("compression.lz4.level", Int, "9", [("compression.lz4.level", 1)], allowed = [], min = Some(1)),
-    def!("compression.type", String, "producer", [("compression.type", 1)], allowed = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"], min = None),
-    def!("compression.zstd.level", Int, "3", [("compression.zstd.level", 1)], allowed = [], min = None),
-    def!("delete.retention.ms", Long, "86400000", [("log.cleaner.delete.retention.ms", 1)], allowed = [], min = Some(0)),
-    def!("file.delete.delay.ms", Long, "60000", [("log.segment.delete.delay.ms", 1)], allowed = [], min = Some(0)),
-    def!("flush.messages", Long, "9223372036854775807", [("log.flush.interval.messages", 1)], allowed = [], min = Some(1)),
-    def!("flush.ms", Long, "9223372036854775807", [("log.flush.interval.ms", 1)], allowed = [], min = Some(0)),
-    def!("index.interval.bytes", Int, "4096", [("log.index.interval.bytes", 1)], allowed = [], min = Some(0)),
-    def!("max.compaction.lag.ms", Long, "9223372036854775807", [("log.cleaner.max.compaction.lag.ms", 1)], allowed = [], min = Some(1)),
-    def!("max.message.bytes", Int, "1048588", [("message.max.bytes", 1)], allowed = [], min = Some(0)),
-    def!("message.timestamp.after.max.ms", Long, "3600000", [("log.message.timestamp.after.max.ms", 1)], allowed = [], min = Some(0)),
-    def!("message.timestamp.before.max.ms", Long, "9223372036854775807", [("log.message.timestamp.before.max.ms", 1)], allowed = [], min = Some(0)),
-    def!("message.timestamp.type", String, "CreateTime", [("log.message.timestamp.type", 1)], allowed = ["CreateTime", "LogAppendTime"], min = None),
-    def!("min.cleanable.dirty.ratio", Double, "0.5", [("log.cleaner.min.cleanable.ratio", 1)], allowed = [], min = None),
-    def!("min.compaction.lag.ms", Long, "0", [("log.cleaner.min.compaction.lag.ms", 1)], allowed = [], min = Some(0)),
-    def!("min.insync.replicas", Int, "1", [("min.insync.replicas", 1)], allowed = [], min = Some(1)),
-    def!("preallocate", Boolean, "false", [("log.preallocate", 1)], allowed = [], min = None),
-    def!("retention.bytes", Long, "-1", [("log.retention.bytes", 1)], allowed = [], min = None),
-    def!("retention.ms", Long, "604800000", [("log.retention.ms", 1), ("log.retention.minutes", M), ("log.retention.hours", H)], allowed = [], min = Some(-1)),
-    def!("segment.bytes", Int, "1073741824", [("log.segment.bytes", 1)], allowed = [], min = Some(14)),
-    def!("segment.index.bytes", Int, "10485760", [("log.index.size.max.bytes", 1)], allowed = [], min = Some(4)),
-    def!("segment.jitter.ms", Long, "0", [("log.roll.jitter.ms", 1), ("log.roll.jitter.hours", H)], allowed = [], min = Some(0)),
-    def!("segment.ms", Long, "604800000", [("log.roll.ms", 1), ("log.roll.hours", H)], allowed = [], min = Some(1)),
-    def!("unclean.leader.election.enable", Boolean, "false", [("unclean.leader.election.enable", 1)], allowed = [], min = None),
+    def!(
+        "cleanup.policy",
+        List,
+        "delete",
+        [("log.cleanup.policy", 1)],
+        allowed = ["delete", "compact"],
+        min = None
+    ),
+    def!(
+        "compression.gzip.level",
+        Int,
+        "-1",
+        [("compression.gzip.level", 1)],
+        allowed = [],
+        min = Some(-1)
+    ),
+    def!(
+        "compression.lz4.level",
+        Int,
+        "9",
+        [("compression.lz4.level", 1)],
+        allowed = [],
+        min = Some(1)
+    ),
+    def!(
+        "compression.type",
+        String,
+        "producer",
+        [("compression.type", 1)],
+        allowed = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"],
+        min = None
+    ),
+    def!(
+        "compression.zstd.level",
+        Int,
+        "3",
+        [("compression.zstd.level", 1)],
+        allowed = [],
+        min = None
+    ),
+    def!(
+        "delete.retention.ms",
+        Long,
+        "86400000",
+        [("log.cleaner.delete.retention.ms", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "file.delete.delay.ms",
+        Long,
+        "60000",
+        [("log.segment.delete.delay.ms", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "flush.messages",
+        Long,
+        "9223372036854775807",
+        [("log.flush.interval.messages", 1)],
+        allowed = [],
+        min = Some(1)
+    ),
+    def!(
+        "flush.ms",
+        Long,
+        "9223372036854775807",
+        [("log.flush.interval.ms", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "index.interval.bytes",
+        Int,
+        "4096",
+        [("log.index.interval.bytes", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "max.compaction.lag.ms",
+        Long,
+        "9223372036854775807",
+        [("log.cleaner.max.compaction.lag.ms", 1)],
+        allowed = [],
+        min = Some(1)
+    ),
+    def!(
+        "max.message.bytes",
+        Int,
+        "1048588",
+        [("message.max.bytes", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "message.timestamp.after.max.ms",
+        Long,
+        "3600000",
+        [("log.message.timestamp.after.max.ms", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "message.timestamp.before.max.ms",
+        Long,
+        "9223372036854775807",
+        [("log.message.timestamp.before.max.ms", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "message.timestamp.type",
+        String,
+        "CreateTime",
+        [("log.message.timestamp.type", 1)],
+        allowed = ["CreateTime", "LogAppendTime"],
+        min = None
+    ),
+    def!(
+        "min.cleanable.dirty.ratio",
+        Double,
+        "0.5",
+        [("log.cleaner.min.cleanable.ratio", 1)],
+        allowed = [],
+        min = None
+    ),
+    def!(
+        "min.compaction.lag.ms",
+        Long,
+        "0",
+        [("log.cleaner.min.compaction.lag.ms", 1)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "min.insync.replicas",
+        Int,
+        "1",
+        [("min.insync.replicas", 1)],
+        allowed = [],
+        min = Some(1)
+    ),
+    def!(
+        "preallocate",
+        Boolean,
+        "false",
+        [("log.preallocate", 1)],
+        allowed = [],
+        min = None
+    ),
+    def!(
+        "retention.bytes",
+        Long,
+        "-1",
+        [("log.retention.bytes", 1)],
+        allowed = [],
+        min = None
+    ),
+    def!(
+        "retention.ms",
+        Long,
+        "604800000",
+        [
+            ("log.retention.ms", 1),
+            ("log.retention.minutes", M),
+            ("log.retention.hours", H)
+        ],
+        allowed = [],
+        min = Some(-1)
+    ),
+    def!(
+        "segment.bytes",
+        Int,
+        "1073741824",
+        [("log.segment.bytes", 1)],
+        allowed = [],
+        min = Some(14)
+    ),
+    def!(
+        "segment.index.bytes",
+        Int,
+        "10485760",
+        [("log.index.size.max.bytes", 1)],
+        allowed = [],
+        min = Some(4)
+    ),
+    def!(
+        "segment.jitter.ms",
+        Long,
+        "0",
+        [("log.roll.jitter.ms", 1), ("log.roll.jitter.hours", H)],
+        allowed = [],
+        min = Some(0)
+    ),
+    def!(
+        "segment.ms",
+        Long,
+        "604800000",
+        [("log.roll.ms", 1), ("log.roll.hours", H)],
+        allowed = [],
+        min = Some(1)
+    ),
+    def!(
+        "unclean.leader.election.enable",
+        Boolean,
+        "false",
+        [("unclean.leader.election.enable", 1)],
+        allowed = [],
+        min = None
+    ),
 ];
 
 /// The definition of topic config `name`, if Strom knows it.
@@ -87,20 +273,30 @@ pub fn validate(def: &TopicConfigDef, value: &str) -> anyhow::Result<()> {
             crate::config::parse_bool(v)?;
         }
         ConfigType::Int | ConfigType::Long => {
-            let n: i64 = v.parse().with_context(|| format!("`{v}` is not a number"))?;
+            let n: i64 = v
+                .parse()
+                .with_context(|| format!("`{v}` is not a number"))?;
             if def.kind == ConfigType::Int && i32::try_from(n).is_err() {
                 bail!("`{v}` is out of range for an int");
             }
             if let Some(min) = def.min {
                 if n < min {
-                    bail!("Invalid value {v} for configuration {}: Value must be at least {min}", def.name);
+                    bail!(
+                        "Invalid value {v} for configuration {}: Value must be at least {min}",
+                        def.name
+                    );
                 }
             }
         }
         ConfigType::Double => {
-            let d: f64 = v.parse().with_context(|| format!("`{v}` is not a number"))?;
+            let d: f64 = v
+                .parse()
+                .with_context(|| format!("`{v}` is not a number"))?;
             if !(0.0..=1.0).contains(&d) {
-                bail!("Invalid value {v} for configuration {}: Value must be between 0 and 1", def.name);
+                bail!(
+                    "Invalid value {v} for configuration {}: Value must be between 0 and 1",
+                    def.name
+                );
             }
         }
         ConfigType::String => {
@@ -154,13 +350,19 @@ pub fn broker_defaults(
                     n.saturating_mul(*factor).to_string()
                 };
                 validate(def, &value).with_context(|| format!("broker property {syn}"))?;
-                found = Some(BrokerDefault { value, synonym: Some(syn) });
+                found = Some(BrokerDefault {
+                    value,
+                    synonym: Some(syn),
+                });
                 break;
             }
         }
         out.insert(
             def.name,
-            found.unwrap_or(BrokerDefault { value: def.default.to_string(), synonym: None }),
+            found.unwrap_or(BrokerDefault {
+                value: def.default.to_string(),
+                synonym: None,
+            }),
         );
     }
     Ok(out)
@@ -206,7 +408,8 @@ pub fn log_config(values: &BTreeMap<String, String>, page_cache_policy: bool) ->
     LogConfig {
         segment_bytes: num(values, "segment.bytes", 1_073_741_824).max(14) as u64,
         segment_ms: Some(Duration::from_millis(segment_ms.max(1) as u64)),
-        index_interval_bytes: num(values, "index.interval.bytes", 4096).clamp(0, i32::MAX as i64) as u32,
+        index_interval_bytes: num(values, "index.interval.bytes", 4096).clamp(0, i32::MAX as i64)
+            as u32,
         max_message_bytes: num(values, "max.message.bytes", 1_048_588).max(0) as usize,
         message_timestamp_type: match values.get("message.timestamp.type").map(String::as_str) {
             Some(t) if t.eq_ignore_ascii_case("LogAppendTime") => TimestampType::LogAppendTime,
@@ -246,7 +449,10 @@ mod tests {
         assert_eq!(d["segment.bytes"].value, "1048576");
         assert_eq!(d["cleanup.policy"].synonym, None);
         props.insert("log.retention.ms".to_string(), "5".to_string());
-        assert_eq!(broker_defaults(&props).expect("defaults")["retention.ms"].value, "5");
+        assert_eq!(
+            broker_defaults(&props).expect("defaults")["retention.ms"].value,
+            "5"
+        );
     }
 
     #[test]
@@ -259,7 +465,8 @@ mod tests {
         assert!(validate_overrides(&bad).is_err());
         let unknown: BTreeMap<String, String> = [("no.such".to_string(), "1".to_string())].into();
         assert!(validate_overrides(&unknown).is_err());
-        let neg: BTreeMap<String, String> = [("segment.bytes".to_string(), "-1".to_string())].into();
+        let neg: BTreeMap<String, String> =
+            [("segment.bytes".to_string(), "-1".to_string())].into();
         assert!(validate_overrides(&neg).is_err());
     }
 
@@ -268,7 +475,10 @@ mod tests {
         let d = broker_defaults(&BTreeMap::new()).expect("defaults");
         let mut o = BTreeMap::new();
         o.insert("compression.type".to_string(), "gzip".to_string());
-        o.insert("message.timestamp.type".to_string(), "LogAppendTime".to_string());
+        o.insert(
+            "message.timestamp.type".to_string(),
+            "LogAppendTime".to_string(),
+        );
         let c = log_config(&effective(&d, &o), false);
         assert_eq!(c.compression_type, CompressionType::Gzip);
         assert_eq!(c.message_timestamp_type, TimestampType::LogAppendTime);

@@ -614,7 +614,10 @@ async fn alter_configs_of_a_missing_topic_is_unknown_topic() {
             .with_value(Some(StrBytes::from_static_str("1000")))])]);
     let resp = call(&mut s, 2, 1, &req).await;
     assert_eq!(resp.responses.len(), 1);
-    assert_eq!(resp.responses[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    assert_eq!(
+        resp.responses[0].error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
     let req = inc::IncrementalAlterConfigsRequest::default().with_resources(vec![
         inc::AlterConfigsResource::default()
             .with_resource_type(2)
@@ -625,7 +628,10 @@ async fn alter_configs_of_a_missing_topic_is_unknown_topic() {
                 .with_value(Some(StrBytes::from_static_str("1000")))]),
     ]);
     let resp = call(&mut s, 1, 2, &req).await;
-    assert_eq!(resp.responses[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    assert_eq!(
+        resp.responses[0].error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
     assert_still_serves(&broker).await;
     broker.shutdown().await;
 }

@@ -55,7 +55,8 @@ fn s(v: &str) -> StrBytes {
 }
 
 fn wanted(keys: &Option<Vec<StrBytes>>, name: &str) -> bool {
-    keys.as_ref().is_none_or(|k| k.is_empty() || k.iter().any(|x| x.as_str() == name))
+    keys.as_ref()
+        .is_none_or(|k| k.is_empty() || k.iter().any(|x| x.as_str() == name))
 }
 
 fn describe_topic(
@@ -89,7 +90,12 @@ fn describe_topic(
                 }
                 if let Some(d) = default {
                     if let Some(broker_name) = d.synonym {
-                        let raw = broker.config.props.get(broker_name).cloned().unwrap_or_default();
+                        let raw = broker
+                            .config
+                            .props
+                            .get(broker_name)
+                            .cloned()
+                            .unwrap_or_default();
                         syn.push(synonym(broker_name, &raw, SOURCE_STATIC_BROKER));
                     }
                 }
@@ -134,7 +140,9 @@ fn describe_broker(
                     .map(|n| (n / factor).to_string())
                     .unwrap_or_default()
             };
-            entries.entry(syn.to_string()).or_insert((default, def.kind));
+            entries
+                .entry(syn.to_string())
+                .or_insert((default, def.kind));
         }
     }
     entries
@@ -143,10 +151,18 @@ fn describe_broker(
         .map(|(name, (default, kind))| {
             let given = broker.config.props.get(&name);
             let value = given.cloned().unwrap_or(default.clone());
-            let source = if given.is_some() { SOURCE_STATIC_BROKER } else { SOURCE_DEFAULT };
+            let source = if given.is_some() {
+                SOURCE_STATIC_BROKER
+            } else {
+                SOURCE_DEFAULT
+            };
             let mut r = DescribeConfigsResourceResult::default()
                 .with_name(s(&name))
-                .with_value(if value.is_empty() { None } else { Some(s(&value)) })
+                .with_value(if value.is_empty() {
+                    None
+                } else {
+                    Some(s(&value))
+                })
                 .with_read_only(true)
                 .with_config_source(source)
                 .with_is_sensitive(false);
@@ -188,17 +204,27 @@ pub fn describe(ctx: &Ctx<'_>, req: DescribeConfigsRequest) -> DescribeConfigsRe
                     )),
                     None => r
                         .with_error_code(ResponseError::UnknownTopicOrPartition.code())
-                        .with_error_message(Some(s(&format!("The topic '{name}' does not exist.")))),
+                        .with_error_message(Some(s(&format!(
+                            "The topic '{name}' does not exist."
+                        )))),
                 },
                 RESOURCE_BROKER if name == broker.node_id.to_string() || name.is_empty() => r
                     .with_configs(if name.is_empty() {
                         Vec::new() // no dynamic cluster-wide defaults
                     } else {
-                        describe_broker(broker, &res.configuration_keys, req.include_synonyms, version)
+                        describe_broker(
+                            broker,
+                            &res.configuration_keys,
+                            req.include_synonyms,
+                            version,
+                        )
                     }),
                 RESOURCE_BROKER => r
                     .with_error_code(ResponseError::InvalidRequest.code())
-                    .with_error_message(Some(s(&format!("Unexpected broker id, expected {} or empty string, but received {name}", broker.node_id)))),
+                    .with_error_message(Some(s(&format!(
+                        "Unexpected broker id, expected {} or empty string, but received {name}",
+                        broker.node_id
+                    )))),
                 other => r
                     .with_error_code(ResponseError::InvalidRequest.code())
                     .with_error_message(Some(s(&format!("Unsupported resource type {other}")))),
@@ -234,15 +260,16 @@ pub async fn alter(ctx: &Ctx<'_>, req: AlterConfigsRequest) -> AlterConfigsRespo
         req.resources
             .into_iter()
             .map(|res| {
-                let outcome = alter_target(&broker, res.resource_type, res.resource_name.as_str()).and_then(|topic| {
-                    let mut configs = BTreeMap::new();
-                    for c in &res.configs {
-                        if let Some(v) = &c.value {
-                            configs.insert(c.name.as_str().to_string(), v.as_str().to_string());
+                let outcome = alter_target(&broker, res.resource_type, res.resource_name.as_str())
+                    .and_then(|topic| {
+                        let mut configs = BTreeMap::new();
+                        for c in &res.configs {
+                            if let Some(v) = &c.value {
+                                configs.insert(c.name.as_str().to_string(), v.as_str().to_string());
+                            }
                         }
-                    }
-                    broker.set_topic_configs(&topic, configs, req.validate_only)
-                });
+                        broker.set_topic_configs(&topic, configs, req.validate_only)
+                    });
                 let (code, message) = match outcome {
                     Ok(()) => (0, None),
                     Err(e) => (e.code.code(), msg(&e.message)),
@@ -269,7 +296,10 @@ fn apply_op(
     value: Option<&str>,
 ) -> Result<(), ApiError> {
     let def = topic_config::lookup(name).ok_or_else(|| {
-        ApiError::new(ResponseError::InvalidConfig, format!("Unknown topic config name: {name}"))
+        ApiError::new(
+            ResponseError::InvalidConfig,
+            format!("Unknown topic config name: {name}"),
+        )
     })?;
     let current = || {
         configs
@@ -280,7 +310,12 @@ fn apply_op(
     };
     match op {
         0 => {
-            let v = value.ok_or_else(|| ApiError::new(ResponseError::InvalidRequest, format!("Null value not supported for: {name}")))?;
+            let v = value.ok_or_else(|| {
+                ApiError::new(
+                    ResponseError::InvalidRequest,
+                    format!("Null value not supported for: {name}"),
+                )
+            })?;
             configs.insert(name.to_string(), v.to_string());
         }
         1 => {
@@ -299,7 +334,12 @@ fn apply_op(
                 .filter(|x| !x.is_empty())
                 .map(str::to_string)
                 .collect();
-            for v in value.unwrap_or("").split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            for v in value
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+            {
                 if op == 2 {
                     if !items.iter().any(|i| i == v) {
                         items.push(v.to_string());
@@ -329,20 +369,30 @@ pub async fn incremental_alter(
         req.resources
             .into_iter()
             .map(|res| {
-                let outcome = alter_target(&broker, res.resource_type, res.resource_name.as_str()).and_then(|topic| {
-                    let mut configs = topic.configs.read().clone();
-                    let mut seen = std::collections::HashSet::new();
-                    for c in &res.configs {
-                        if !seen.insert(c.name.as_str().to_string()) {
-                            return Err(ApiError::new(
-                                ResponseError::InvalidRequest,
-                                format!("Error due to duplicate config keys: {}", c.name.as_str()),
-                            ));
+                let outcome = alter_target(&broker, res.resource_type, res.resource_name.as_str())
+                    .and_then(|topic| {
+                        let mut configs = topic.configs.read().clone();
+                        let mut seen = std::collections::HashSet::new();
+                        for c in &res.configs {
+                            if !seen.insert(c.name.as_str().to_string()) {
+                                return Err(ApiError::new(
+                                    ResponseError::InvalidRequest,
+                                    format!(
+                                        "Error due to duplicate config keys: {}",
+                                        c.name.as_str()
+                                    ),
+                                ));
+                            }
+                            apply_op(
+                                &broker,
+                                &mut configs,
+                                c.name.as_str(),
+                                c.config_operation,
+                                c.value.as_ref().map(|v| v.as_str()),
+                            )?;
                         }
-                        apply_op(&broker, &mut configs, c.name.as_str(), c.config_operation, c.value.as_ref().map(|v| v.as_str()))?;
-                    }
-                    broker.set_topic_configs(&topic, configs, req.validate_only)
-                });
+                        broker.set_topic_configs(&topic, configs, req.validate_only)
+                    });
                 let (code, message) = match outcome {
                     Ok(()) => (0, None),
                     Err(e) => (e.code.code(), msg(&e.message)),

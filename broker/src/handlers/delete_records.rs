@@ -1,7 +1,9 @@
 //! DeleteRecords: move a partition's log start offset forward.
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use super::{blocking, log_error, Ctx};
@@ -21,7 +23,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: DeleteRecordsRequest) -> DeleteRecordsRe
                             .with_partition_index(p.partition_index)
                             .with_low_watermark(-1);
                         match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
-                            None => r.with_error_code(ResponseError::UnknownTopicOrPartition.code()),
+                            None => {
+                                r.with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            }
                             Some(part) => match part.log.delete_records_before(p.offset) {
                                 Ok(low) => r.with_low_watermark(low),
                                 Err(e) => r.with_error_code(log_error(&e).code.code()),
@@ -29,7 +33,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: DeleteRecordsRequest) -> DeleteRecordsRe
                         }
                     })
                     .collect();
-                DeleteRecordsTopicResult::default().with_name(t.name).with_partitions(partitions)
+                DeleteRecordsTopicResult::default()
+                    .with_name(t.name)
+                    .with_partitions(partitions)
             })
             .collect()
     })

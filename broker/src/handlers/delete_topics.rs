@@ -12,15 +12,24 @@ pub async fn handle(ctx: &Ctx<'_>, req: DeleteTopicsRequest) -> DeleteTopicsResp
     let version = ctx.version();
     let responses = blocking(move || {
         let wanted: Vec<(Option<TopicName>, uuid::Uuid)> = if version >= 6 {
-            req.topics.into_iter().map(|t| (t.name, t.topic_id)).collect()
+            req.topics
+                .into_iter()
+                .map(|t| (t.name, t.topic_id))
+                .collect()
         } else {
-            req.topic_names.into_iter().map(|n| (Some(n), uuid::Uuid::nil())).collect()
+            req.topic_names
+                .into_iter()
+                .map(|n| (Some(n), uuid::Uuid::nil()))
+                .collect()
         };
         wanted
             .into_iter()
             .map(|(name, id)| {
                 let (topic, unknown) = match &name {
-                    Some(n) => (broker.topic(n.0.as_str()), ResponseError::UnknownTopicOrPartition),
+                    Some(n) => (
+                        broker.topic(n.0.as_str()),
+                        ResponseError::UnknownTopicOrPartition,
+                    ),
                     None => (broker.topic_by_id(id), ResponseError::UnknownTopicId),
                 };
                 let mut r = DeletableTopicResult::default().with_name(name.clone());

@@ -11,7 +11,11 @@ use super::Ctx;
 pub fn handle(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
     let broker = ctx.broker;
     let wanted: Vec<(String, Option<Vec<i32>>)> = match req.topics {
-        None => broker.topics().iter().map(|t| (t.name.clone(), None)).collect(),
+        None => broker
+            .topics()
+            .iter()
+            .map(|t| (t.name.clone(), None))
+            .collect(),
         Some(list) => list
             .into_iter()
             .map(|t| (t.topic.0.as_str().to_string(), Some(t.partitions)))
@@ -19,7 +23,9 @@ pub fn handle(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResp
     };
     let mut topics = Vec::new();
     for (name, parts) in wanted {
-        let Some(topic) = broker.topic(&name) else { continue };
+        let Some(topic) = broker.topic(&name) else {
+            continue;
+        };
         let partitions: Vec<DescribeLogDirsPartition> = topic
             .partitions
             .read()
@@ -44,7 +50,12 @@ pub fn handle(ctx: &Ctx<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResp
         .config
         .log_dirs
         .first()
-        .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string())
+        .map(|d| {
+            std::fs::canonicalize(d)
+                .unwrap_or_else(|_| d.clone())
+                .display()
+                .to_string()
+        })
         .unwrap_or_default();
     DescribeLogDirsResponse::default().with_results(vec![DescribeLogDirsResult::default()
         .with_log_dir(StrBytes::from_string(dir))

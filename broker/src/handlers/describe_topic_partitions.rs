@@ -13,21 +13,34 @@ use kafka_protocol::protocol::StrBytes;
 use super::metadata::ALL_TOPIC_OPERATIONS;
 use super::Ctx;
 
-pub fn handle(ctx: &Ctx<'_>, req: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse {
+pub fn handle(
+    ctx: &Ctx<'_>,
+    req: DescribeTopicPartitionsRequest,
+) -> DescribeTopicPartitionsResponse {
     let broker = ctx.broker;
     let node = BrokerId(broker.node_id);
     let mut names: Vec<String> = if req.topics.is_empty() {
         broker.topics().iter().map(|t| t.name.clone()).collect()
     } else {
-        req.topics.iter().map(|t| t.name.0.as_str().to_string()).collect()
+        req.topics
+            .iter()
+            .map(|t| t.name.0.as_str().to_string())
+            .collect()
     };
     names.sort();
     names.dedup();
     let (cursor_topic, cursor_partition) = match &req.cursor {
-        Some(c) => (Some(c.topic_name.0.as_str().to_string()), c.partition_index.max(0)),
+        Some(c) => (
+            Some(c.topic_name.0.as_str().to_string()),
+            c.partition_index.max(0),
+        ),
         None => (None, 0),
     };
-    let mut budget = if req.response_partition_limit <= 0 { 2000 } else { req.response_partition_limit.min(2000) };
+    let mut budget = if req.response_partition_limit <= 0 {
+        2000
+    } else {
+        req.response_partition_limit.min(2000)
+    };
     let mut topics = Vec::new();
     let mut next_cursor = None;
     for name in names {
@@ -45,13 +58,21 @@ pub fn handle(ctx: &Ctx<'_>, req: DescribeTopicPartitionsRequest) -> DescribeTop
             );
             continue;
         };
-        let first = if cursor_topic.as_deref() == Some(name.as_str()) { cursor_partition } else { 0 };
+        let first = if cursor_topic.as_deref() == Some(name.as_str()) {
+            cursor_partition
+        } else {
+            0
+        };
         let count = topic.partition_count();
         let mut partitions = Vec::new();
         let mut p = first;
         while p < count {
             if budget == 0 {
-                next_cursor = Some(Cursor::default().with_topic_name(tn.clone()).with_partition_index(p));
+                next_cursor = Some(
+                    Cursor::default()
+                        .with_topic_name(tn.clone())
+                        .with_partition_index(p),
+                );
                 break;
             }
             partitions.push(

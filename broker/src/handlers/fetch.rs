@@ -39,9 +39,15 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
     let mut wanted = Vec::new();
     for ft in &req.topics {
         let (topic, unknown) = if version >= 13 {
-            (broker.topic_by_id(ft.topic_id), ResponseError::UnknownTopicId)
+            (
+                broker.topic_by_id(ft.topic_id),
+                ResponseError::UnknownTopicId,
+            )
         } else {
-            (broker.topic(ft.topic.0.as_str()), ResponseError::UnknownTopicOrPartition)
+            (
+                broker.topic(ft.topic.0.as_str()),
+                ResponseError::UnknownTopicOrPartition,
+            )
         };
         let topic_idx = topics.len();
         topics.push((ft.topic.clone(), ft.topic_id));
@@ -59,9 +65,14 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
             });
         }
     }
-    let response_max = if req.max_bytes <= 0 { i32::MAX as usize } else { req.max_bytes as usize };
+    let response_max = if req.max_bytes <= 0 {
+        i32::MAX as usize
+    } else {
+        req.max_bytes as usize
+    };
     let min_bytes = req.min_bytes.max(0) as usize;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let wanted = Arc::new(wanted);
     let results = loop {
         // Register for wake-ups before reading, so no append is missed.
@@ -76,7 +87,10 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
                 return FetchResponse::default().with_error_code(e.code.code());
             }
         };
-        let bytes: usize = results.iter().map(|r| r.records.as_ref().map_or(0, |b| b.len())).sum();
+        let bytes: usize = results
+            .iter()
+            .map(|r| r.records.as_ref().map_or(0, |b| b.len()))
+            .sum();
         let any_error = results.iter().any(|r| r.error_code != 0);
         if bytes >= min_bytes.max(1) || any_error || min_bytes == 0 || wanted.is_empty() {
             break results;
@@ -102,7 +116,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
             t.partitions.push(r);
         }
     }
-    FetchResponse::default().with_session_id(0).with_responses(out)
+    FetchResponse::default()
+        .with_session_id(0)
+        .with_responses(out)
 }
 
 /// Read every wanted partition once (blocking).

@@ -31,8 +31,11 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                             .with_partition_index(p.partition_index)
                             .with_timestamp(-1)
                             .with_offset(-1);
-                        let Some(part) = topic.as_ref().and_then(|t| t.partition(p.partition_index)) else {
-                            return base.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        let Some(part) =
+                            topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                        else {
+                            return base
+                                .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                         };
                         let log = &part.log;
                         let base = base.with_leader_epoch(0);
@@ -44,9 +47,13 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                                 Some(m) => base.with_offset(m.offset).with_timestamp(m.timestamp),
                                 None => base,
                             },
-                            ts if ts < 0 => base.with_error_code(ResponseError::InvalidRequest.code()),
+                            ts if ts < 0 => {
+                                base.with_error_code(ResponseError::InvalidRequest.code())
+                            }
                             ts => match log.offset_for_timestamp(ts) {
-                                Ok(Some(found)) => base.with_offset(found.offset).with_timestamp(found.timestamp),
+                                Ok(Some(found)) => base
+                                    .with_offset(found.offset)
+                                    .with_timestamp(found.timestamp),
                                 Ok(None) => base,
                                 Err(e) => base.with_error_code(log_error(&e).code.code()),
                             },

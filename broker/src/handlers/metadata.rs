@@ -46,7 +46,11 @@ fn topic_entry(broker: &Broker, topic: &Topic, with_ops: bool) -> MetadataRespon
         .with_name(Some(TopicName(StrBytes::from_string(topic.name.clone()))))
         .with_topic_id(topic.id)
         .with_partitions(partition_entries(broker, topic))
-        .with_topic_authorized_operations(if with_ops { ALL_TOPIC_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED })
+        .with_topic_authorized_operations(if with_ops {
+            ALL_TOPIC_OPERATIONS
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        })
 }
 
 /// Without ACLs every operation is allowed: READ, WRITE, CREATE, DELETE, ALTER,
@@ -58,8 +62,8 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
     let version = ctx.version();
     let (host, port) = this_broker(broker, ctx.listener);
     let with_ops = req.include_topic_authorized_operations;
-    let auto_create = broker.config.auto_create_topics()
-        && (version < 4 || req.allow_auto_topic_creation);
+    let auto_create =
+        broker.config.auto_create_topics() && (version < 4 || req.allow_auto_topic_creation);
     let topics = match req.topics {
         None => broker
             .topics()

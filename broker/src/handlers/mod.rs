@@ -52,7 +52,12 @@ impl Ctx<'_> {
 }
 
 fn encode(api: ApiKey, header: &RequestHeader, body: ResponseKind) -> Reply {
-    match encode_response(api, header.request_api_version, header.correlation_id, &body) {
+    match encode_response(
+        api,
+        header.request_api_version,
+        header.correlation_id,
+        &body,
+    ) {
         Ok(frame) => Reply::Now(Some(frame)),
         Err(e) => {
             tracing::error!(?api, version = header.request_api_version, error = %e, "encoding response");
@@ -70,7 +75,12 @@ pub async fn handle(broker: &Arc<Broker>, req: DecodedRequest, listener: &str) -
         header: &header,
         listener,
     };
-    let span = tracing::debug_span!("request", ?api, version = header.request_api_version, correlation_id = header.correlation_id);
+    let span = tracing::debug_span!(
+        "request",
+        ?api,
+        version = header.request_api_version,
+        correlation_id = header.correlation_id
+    );
     let _guard = span.enter();
     let body: ResponseKind = match req.body {
         RequestKind::ApiVersions(r) => api_versions::handle(&ctx, r).into(),
@@ -88,7 +98,9 @@ pub async fn handle(broker: &Arc<Broker>, req: DecodedRequest, listener: &str) -
             admin_configs::incremental_alter(&ctx, r).await.into()
         }
         RequestKind::DescribeCluster(r) => describe_cluster::handle(&ctx, r).into(),
-        RequestKind::DescribeTopicPartitions(r) => describe_topic_partitions::handle(&ctx, r).into(),
+        RequestKind::DescribeTopicPartitions(r) => {
+            describe_topic_partitions::handle(&ctx, r).into()
+        }
         RequestKind::DescribeLogDirs(r) => describe_log_dirs::handle(&ctx, r).into(),
         _ => return Reply::Close(format!("{api:?} is not served")),
     };
@@ -96,7 +108,9 @@ pub async fn handle(broker: &Arc<Broker>, req: DecodedRequest, listener: &str) -
 }
 
 /// Run blocking storage work off the async threads.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))

@@ -19,6 +19,8 @@ use crate::codec::encode_response;
 
 /// The outcome of one partition's append.
 struct Appended {
+    /// Index of the topic in the response.
+    topic_idx: usize,
     partition: Arc<Partition>,
     last_offset: i64,
 }
@@ -33,7 +35,9 @@ fn partition_error(index: i32, e: &ApiError) -> PartitionProduceResponse {
         .with_error_message(e.message.clone().map(StrBytes::from_string));
     if matches!(
         e.code,
-        ResponseError::CorruptMessage | ResponseError::InvalidRecord | ResponseError::InvalidTimestamp
+        ResponseError::CorruptMessage
+            | ResponseError::InvalidRecord
+            | ResponseError::InvalidTimestamp
     ) {
         r.record_errors = vec![BatchIndexAndErrorMessage::default()
             .with_batch_index(0)
@@ -95,6 +99,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
                             .with_log_start_offset(info.log_start_offset),
                     );
                     appended.push(Appended {
+                        topic_idx: topics_out.len(),
                         partition,
                         last_offset: info.last_offset,
                     });
@@ -119,13 +124,16 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
     }
     let response = ProduceResponse::default().with_responses(topics_out);
     let correlation_id = ctx.header.correlation_id;
-    let encode = move |resp: ProduceResponse| {
-        match encode_response(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(resp)) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                tracing::error!(error = %e, "encoding produce response");
-                None
-            }
+    let encode = move |resp: ProduceResponse| match encode_response(
+        ApiKey::Produce,
+        version,
+        correlation_id,
+        &ResponseKind::Produce(resp),
+    ) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding produce response");
+            None
         }
     };
     if acks == 0 {
@@ -140,9 +148,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
         let syncs = appended.into_iter().map(|a| async move {
             let p = a.partition.clone();
             let r = blocking(move || p.log.sync_to(a.last_offset)).await;
-            (a.partition, r)
+            (a.topic_idx, a.partition, r)
         });
-        for (partition, r) in futures::future::join_all(syncs).await {
+        for (topic_idx, partition, r) in futures::future::join_all(syncs).await {
             let failed = match r {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(log_error(&e)),
@@ -150,12 +158,11 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
             };
             if let Some(e) = failed {
                 tracing::error!(topic = %partition.topic, partition = partition.index, error = ?e.message, "fsync failed");
-                for t in &mut response.responses {
+                let storage = ApiError::new(ResponseError::KafkaStorageError, "fsync failed");
+                if let Some(t) = response.responses.get_mut(topic_idx) {
                     for p in &mut t.partition_responses {
-                        if p.index == partition.index
-                            && (t.name.0.as_str() == partition.topic || version >= 13)
-                        {
-                            *p = partition_error(p.index, &ApiError::new(ResponseError::KafkaStorageError, "fsync failed"));
+                        if p.index == partition.index {
+                            *p = partition_error(p.index, &storage);
                         }
                     }
                 }
