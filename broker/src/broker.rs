@@ -93,7 +93,12 @@ pub struct Broker {
     pub data_appended: Notify,
     /// Whether acknowledged writes are fsynced before the answer.
     pub fsync_on_ack: bool,
+    /// Producer ids: the next one to hand out and the end of the reserved block.
+    producer_ids: Mutex<(i64, i64)>,
 }
+
+/// Producer ids are reserved in blocks of this size, one metadata record each.
+pub const PRODUCER_ID_BLOCK: i64 = 1000;
 
 /// Kafka's topic-name rule.
 pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
@@ -143,6 +148,7 @@ impl Broker {
             topic_defaults,
             data_appended: Notify::new(),
             fsync_on_ack,
+            producer_ids: Mutex::new((image.producer_id_block_end, image.producer_id_block_end)),
             config,
         };
         broker.load_topics(&image)?;
@@ -402,6 +408,24 @@ impl Broker {
             p.log.update_config(log_config.clone());
         }
         Ok(())
+    }
+
+    /// A new producer id for InitProducerId. Blocking I/O when a new block
+    /// must be reserved in the metadata log: ids are never handed out twice,
+    /// across restarts too.
+    pub fn allocate_producer_id(&self) -> Result<i64, ApiError> {
+        let mut ids = self.producer_ids.lock();
+        if ids.0 >= ids.1 {
+            let block_end = ids.1 + PRODUCER_ID_BLOCK;
+            self.metadata
+                .lock()
+                .append(&MetadataRecord::ProducerIds { block_end })
+                .map_err(storage_error)?;
+            ids.1 = block_end;
+        }
+        let id = ids.0;
+        ids.0 += 1;
+        Ok(id)
     }
 
     /// Every partition of every topic.

@@ -44,6 +44,8 @@ pub enum MetadataRecord {
     },
     /// A topic was deleted.
     RemoveTopic { topic_id: Uuid },
+    /// Producer ids below `block_end` have been handed out (KRaft's ProducerIdsRecord).
+    ProducerIds { block_end: i64 },
 }
 
 /// A topic as the metadata image knows it.
@@ -59,6 +61,8 @@ pub struct TopicImage {
 #[derive(Debug, Default, Clone)]
 pub struct MetadataImage {
     pub topics: BTreeMap<Uuid, TopicImage>,
+    /// Every producer id below this has been allocated (or skipped).
+    pub producer_id_block_end: i64,
 }
 
 impl MetadataImage {
@@ -96,6 +100,9 @@ impl MetadataImage {
             }
             MetadataRecord::RemoveTopic { topic_id } => {
                 self.topics.remove(topic_id);
+            }
+            MetadataRecord::ProducerIds { block_end } => {
+                self.producer_id_block_end = self.producer_id_block_end.max(*block_end);
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod describe_cluster;
 pub mod describe_log_dirs;
 pub mod describe_topic_partitions;
 pub mod fetch;
+pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -102,6 +103,7 @@ pub async fn handle(broker: &Arc<Broker>, req: DecodedRequest, listener: &str) -
             describe_topic_partitions::handle(&ctx, r).into()
         }
         RequestKind::DescribeLogDirs(r) => describe_log_dirs::handle(&ctx, r).into(),
+        RequestKind::InitProducerId(r) => init_producer_id::handle(&ctx, r).await.into(),
         _ => return Reply::Close(format!("{api:?} is not served")),
     };
     encode(api, &header, body)
