@@ -95,6 +95,8 @@ pub struct Broker {
     pub fsync_on_ack: bool,
     /// Producer ids: the next one to hand out and the end of the reserved block.
     producer_ids: Mutex<(i64, i64)>,
+    /// The held lock on `<log.dir>/.lock`: one broker per data directory.
+    dir_lock: Mutex<Option<std::fs::File>>,
 }
 
 /// Producer ids are reserved in blocks of this size, one metadata record each.
@@ -135,6 +137,7 @@ impl Broker {
             .clone();
         std::fs::create_dir_all(&log_dir)
             .with_context(|| format!("creating log dir {}", log_dir.display()))?;
+        let dir_lock = lock_log_dir(&log_dir)?;
         let cluster_id = ensure_meta_properties(&log_dir, config.node_id)?;
         let (metadata_log, image) = MetadataLog::open(&log_dir)?;
         let topic_defaults = topic_config::broker_defaults(&config.props)?;
@@ -149,6 +152,7 @@ impl Broker {
             data_appended: Notify::new(),
             fsync_on_ack,
             producer_ids: Mutex::new((image.producer_id_block_end, image.producer_id_block_end)),
+            dir_lock: Mutex::new(Some(dir_lock)),
             config,
         };
         broker.load_topics(&image)?;
@@ -443,6 +447,8 @@ impl Broker {
             p.log.close()?;
         }
         self.metadata.lock().close()?;
+        // Release the data directory for the next broker.
+        self.dir_lock.lock().take();
         Ok(())
     }
 }
@@ -451,6 +457,26 @@ impl Broker {
 fn storage_error(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "storage error");
     ApiError::new(ResponseError::KafkaStorageError, e.to_string())
+}
+
+/// Take the exclusive lock on `<log.dir>/.lock`, as Kafka does, so two
+/// brokers never write the same data directory.
+fn lock_log_dir(log_dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = log_dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "Failed to acquire lock on file .lock in {}. A Kafka instance in another process or thread is using this directory.",
+            log_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 /// Read or create `meta.properties` (cluster id, node id), as `kafka-storage.sh format` would.
@@ -561,6 +587,17 @@ mod tests {
         for bad in ["", ".", "..", "a b", "ü", &"x".repeat(250)] {
             assert!(validate_topic_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_broker_per_data_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = Broker::open(BrokerConfig::local(dir.path(), 0)).expect("first opens");
+        let second = Broker::open(BrokerConfig::local(dir.path(), 0));
+        assert!(second.is_err(), "second broker on the same dir must fail");
+        first.close().expect("close");
+        let third = Broker::open(BrokerConfig::local(dir.path(), 0)).expect("reopens after close");
+        third.close().expect("close");
     }
 
     #[test]
