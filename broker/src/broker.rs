@@ -67,6 +67,14 @@ impl Topic {
     pub fn partition_count(&self) -> i32 {
         self.partitions.read().len() as i32
     }
+
+    /// Kafka's internal topics: `__consumer_offsets` and `__transaction_state`.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self.name.as_str(),
+            crate::coordinator::OFFSETS_TOPIC | "__transaction_state"
+        )
+    }
 }
 
 /// An advertised endpoint of this broker.
@@ -95,6 +103,8 @@ pub struct Broker {
     pub fsync_on_ack: bool,
     /// Producer ids: the next one to hand out and the end of the reserved block.
     producer_ids: Mutex<(i64, i64)>,
+    /// The group coordinator (consumer groups, committed offsets).
+    pub groups: crate::coordinator::GroupCoordinator,
     /// The held lock on `<log.dir>/.lock`: one broker per data directory.
     dir_lock: Mutex<Option<std::fs::File>>,
 }
@@ -152,6 +162,7 @@ impl Broker {
             data_appended: Notify::new(),
             fsync_on_ack,
             producer_ids: Mutex::new((image.producer_id_block_end, image.producer_id_block_end)),
+            groups: crate::coordinator::GroupCoordinator::new(&config),
             dir_lock: Mutex::new(Some(dir_lock)),
             config,
         };

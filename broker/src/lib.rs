@@ -9,6 +9,9 @@
 //!   APIs and versions in [`handlers::api_versions::SUPPORTED`]; [`alloc_guard`]
 //!   keeps hostile array counts from aborting the process.
 //! - [`handlers`]: one file per API (`produce.rs`, `fetch.rs`, ...).
+//! - [`coordinator`]: consumer groups (the classic protocol) and committed
+//!   offsets in `__consumer_offsets`.
+//! - [`log_cleaner`]: background segment roll, retention and compaction jobs.
 //! - [`broker`]: shared state — topics, partitions and their logs (`strom-log`),
 //!   and the operations that change them, each first written to the
 //!   [`metadata`] log (the single-voter form of KRaft's metadata log).
@@ -17,7 +20,9 @@ pub mod alloc_guard;
 pub mod broker;
 pub mod codec;
 pub mod config;
+pub mod coordinator;
 pub mod handlers;
+pub mod log_cleaner;
 pub mod metadata;
 pub mod server;
 pub mod topic_config;
@@ -39,7 +44,8 @@ pub struct RunningBroker {
     addrs: Vec<SocketAddr>,
     acceptors: JoinSet<()>,
     connections: Arc<Mutex<JoinSet<()>>>,
-    maintenance: tokio::task::JoinHandle<()>,
+    maintenance: Vec<tokio::task::JoinHandle<()>>,
+    maintenance_lock: log_cleaner::MaintenanceLock,
 }
 
 impl RunningBroker {
@@ -68,7 +74,13 @@ impl RunningBroker {
         self.acceptors.shutdown().await;
         let mut conns = std::mem::take(&mut *self.connections.lock());
         conns.shutdown().await;
-        self.maintenance.abort();
+        // Wait for a running maintenance pass, then stop them all.
+        let lock = self.maintenance_lock.clone();
+        tokio::task::spawn_blocking(move || *lock.lock() = true).await?;
+        for job in &self.maintenance {
+            job.abort();
+        }
+        self.broker.groups.stop();
         let broker = self.broker.clone();
         tokio::task::spawn_blocking(move || broker.close()).await??;
         tracing::info!("broker stopped");
@@ -82,6 +94,8 @@ pub async fn start(config: BrokerConfig) -> anyhow::Result<RunningBroker> {
     let broker = Arc::new(broker);
     let (sockets, endpoints) = server::bind(&broker).await?;
     *broker.endpoints.write() = endpoints;
+    // Groups and committed offsets come back before the first request.
+    coordinator::GroupCoordinator::start(&broker).await?;
     let mut addrs = Vec::new();
     let connections = Arc::new(Mutex::new(JoinSet::new()));
     let mut acceptors = JoinSet::new();
@@ -94,7 +108,8 @@ pub async fn start(config: BrokerConfig) -> anyhow::Result<RunningBroker> {
             connections.clone(),
         ));
     }
-    let maintenance = tokio::spawn(maintenance_loop(broker.clone()));
+    let maintenance_lock = log_cleaner::MaintenanceLock::default();
+    let maintenance = log_cleaner::spawn(&broker, &maintenance_lock);
     tracing::info!(
         node_id = broker.node_id,
         cluster_id = %broker.cluster_id,
@@ -107,25 +122,8 @@ pub async fn start(config: BrokerConfig) -> anyhow::Result<RunningBroker> {
         acceptors,
         connections,
         maintenance,
+        maintenance_lock,
     })
-}
-
-/// Roll segments by age and apply time-based flushing, periodically.
-async fn maintenance_loop(broker: Arc<broker::Broker>) {
-    let mut tick = tokio::time::interval(broker.config.log_maintenance_interval());
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let b = broker.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            for p in b.all_partitions() {
-                if let Err(e) = p.log.maybe_roll() {
-                    tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "log maintenance");
-                }
-            }
-        })
-        .await;
-    }
 }
 
 /// Start, run until `shutdown` completes, then stop cleanly.

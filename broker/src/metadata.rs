@@ -123,6 +123,8 @@ fn metadata_log_config() -> LogConfig {
         compression_type: CompressionType::Producer,
         flush_interval_messages: None,
         flush_interval_ms: None,
+        cleanup_delete: false,
+        ..LogConfig::default()
     }
 }
 

@@ -405,6 +405,12 @@ pub fn log_config(values: &BTreeMap<String, String>, page_cache_policy: bool) ->
     let flush_messages = num(values, "flush.messages", never);
     let flush_ms = num(values, "flush.ms", never);
     let segment_ms = num(values, "segment.ms", 604_800_000);
+    let cleanup_policy: Vec<String> = values
+        .get("cleanup.policy")
+        .map_or("delete", String::as_str)
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect();
     LogConfig {
         segment_bytes: num(values, "segment.bytes", 1_073_741_824).max(14) as u64,
         segment_ms: Some(Duration::from_millis(segment_ms.max(1) as u64)),
@@ -431,6 +437,19 @@ pub fn log_config(values: &BTreeMap<String, String>, page_cache_policy: bool) ->
             .then_some(flush_messages.max(1) as u64),
         flush_interval_ms: (page_cache_policy && flush_ms != never)
             .then(|| Duration::from_millis(flush_ms.max(0) as u64)),
+        cleanup_delete: cleanup_policy.iter().any(|p| p == "delete"),
+        cleanup_compact: cleanup_policy.iter().any(|p| p == "compact"),
+        retention_ms: num(values, "retention.ms", 604_800_000),
+        retention_bytes: num(values, "retention.bytes", -1),
+        delete_retention_ms: num(values, "delete.retention.ms", 86_400_000),
+        min_compaction_lag_ms: num(values, "min.compaction.lag.ms", 0),
+        max_compaction_lag_ms: num(values, "max.compaction.lag.ms", i64::MAX),
+        min_cleanable_dirty_ratio: values
+            .get("min.cleanable.dirty.ratio")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|r| r.is_finite())
+            .unwrap_or(0.5),
+        producer_id_expiration_ms: num(values, "producer.id.expiration.ms", 86_400_000),
     }
 }
 

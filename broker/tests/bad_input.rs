@@ -28,7 +28,7 @@ use tokio::time::Instant;
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The APIs this broker must advertise and serve.
-const SERVED: [ApiKey; 15] = [
+const SERVED: [ApiKey; 26] = [
     ApiKey::ApiVersions,
     ApiKey::Metadata,
     ApiKey::Produce,
@@ -44,6 +44,17 @@ const SERVED: [ApiKey; 15] = [
     ApiKey::DescribeCluster,
     ApiKey::DescribeTopicPartitions,
     ApiKey::DescribeLogDirs,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::OffsetDelete,
 ];
 
 fn topic_name(s: &str) -> TopicName {

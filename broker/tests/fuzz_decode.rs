@@ -3,7 +3,7 @@
 //! toolchain as an ordinary test (cargo-fuzz needs nightly).
 //!
 //! * Seeds: valid request frames (header + body, no size prefix) for every API the
-//!   broker serves, at every version `kafka-protocol` knows for it, built with the
+//!   broker serves, at every version it serves, built with the
 //!   crate's own encoders from several bodies per API.
 //! * Mutations: bit flips; bytes set to 0x00/0xFF/0x7F/0x80; i16/i32 fields
 //!   overwritten with huge or negative values; unsigned varints (compact lengths,
@@ -41,6 +41,7 @@ use kafka_protocol::messages::create_partitions_request::{
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
+use kafka_protocol::messages::delete_groups_request::DeleteGroupsRequest;
 use kafka_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic,
 };
@@ -49,6 +50,7 @@ use kafka_protocol::messages::describe_cluster_request::DescribeClusterRequest;
 use kafka_protocol::messages::describe_configs_request::{
     DescribeConfigsRequest, DescribeConfigsResource,
 };
+use kafka_protocol::messages::describe_groups_request::DescribeGroupsRequest;
 use kafka_protocol::messages::describe_log_dirs_request::{
     DescribableLogDirTopic, DescribeLogDirsRequest,
 };
@@ -58,15 +60,30 @@ use kafka_protocol::messages::describe_topic_partitions_request::{
 use kafka_protocol::messages::fetch_request::{
     FetchPartition, FetchRequest, FetchTopic, ForgottenTopic,
 };
+use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+use kafka_protocol::messages::heartbeat_request::HeartbeatRequest;
 use kafka_protocol::messages::incremental_alter_configs_request as incremental;
+use kafka_protocol::messages::join_group_request::{JoinGroupRequest, JoinGroupRequestProtocol};
+use kafka_protocol::messages::leave_group_request::{LeaveGroupRequest, MemberIdentity};
+use kafka_protocol::messages::list_groups_request::ListGroupsRequest;
 use kafka_protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
 };
 use kafka_protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequest, OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
 use kafka_protocol::messages::produce_request::{
     PartitionProduceData, ProduceRequest, TopicProduceData,
 };
-use kafka_protocol::messages::{ApiKey, BrokerId, RequestHeader, RequestKind, TopicName};
+use kafka_protocol::messages::sync_group_request::{SyncGroupRequest, SyncGroupRequestAssignment};
+use kafka_protocol::messages::{ApiKey, BrokerId, GroupId, RequestHeader, RequestKind, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
@@ -74,10 +91,11 @@ use kafka_protocol::records::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strom_broker::codec::decode_request;
+use strom_broker::handlers::api_versions::supported_range;
 use uuid::Uuid;
 
-/// The APIs the broker serves; each gets seeds at every version the crate knows.
-const SERVED: [ApiKey; 15] = [
+/// The APIs the broker serves; each gets seeds at every version it serves.
+const SERVED: [ApiKey; 26] = [
     ApiKey::ApiVersions,
     ApiKey::Metadata,
     ApiKey::Produce,
@@ -93,6 +111,17 @@ const SERVED: [ApiKey; 15] = [
     ApiKey::DescribeCluster,
     ApiKey::DescribeTopicPartitions,
     ApiKey::DescribeLogDirs,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::OffsetDelete,
 ];
 
 /// A decode may not take longer than this.
@@ -536,6 +565,218 @@ fn bodies(api: ApiKey) -> Vec<RequestKind> {
             ],
             ))),
         ],
+        ApiKey::FindCoordinator => vec![
+            RequestKind::FindCoordinator(FindCoordinatorRequest::default().with_key(s("group"))),
+            RequestKind::FindCoordinator(
+                FindCoordinatorRequest::default()
+                    .with_key(s("txn"))
+                    .with_key_type(1),
+            ),
+            RequestKind::FindCoordinator(
+                FindCoordinatorRequest::default()
+                    .with_key_type(0)
+                    .with_coordinator_keys(vec![s("g1"), s("g2")]),
+            ),
+        ],
+        ApiKey::JoinGroup => {
+            let protocols = vec![
+                JoinGroupRequestProtocol::default()
+                    .with_name(s("range"))
+                    .with_metadata(Bytes::from_static(
+                        b"\0\x01\0\0\0\x01\0\x01t\xff\xff\xff\xff",
+                    )),
+                JoinGroupRequestProtocol::default()
+                    .with_name(s("cooperative-sticky"))
+                    .with_metadata(Bytes::new()),
+            ];
+            let minimal = JoinGroupRequest::default()
+                .with_group_id(GroupId(s("group")))
+                .with_session_timeout_ms(45_000)
+                .with_member_id(s(""))
+                .with_protocol_type(s("consumer"))
+                .with_protocols(protocols);
+            vec![
+                RequestKind::JoinGroup(minimal.clone()),
+                RequestKind::JoinGroup(minimal.clone().with_rebalance_timeout_ms(300_000)),
+                RequestKind::JoinGroup(
+                    minimal
+                        .clone()
+                        .with_rebalance_timeout_ms(300_000)
+                        .with_member_id(s("member-1"))
+                        .with_group_instance_id(Some(s("instance-1"))),
+                ),
+                RequestKind::JoinGroup(
+                    minimal
+                        .with_rebalance_timeout_ms(300_000)
+                        .with_group_instance_id(Some(s("instance-1")))
+                        .with_reason(Some(s("rejoin"))),
+                ),
+            ]
+        }
+        ApiKey::SyncGroup => {
+            let minimal = SyncGroupRequest::default()
+                .with_group_id(GroupId(s("group")))
+                .with_generation_id(3)
+                .with_member_id(s("member-1"))
+                .with_assignments(vec![
+                    SyncGroupRequestAssignment::default()
+                        .with_member_id(s("member-1"))
+                        .with_assignment(Bytes::from_static(b"\0\x01\0\0\0\0")),
+                    SyncGroupRequestAssignment::default().with_member_id(s("member-2")),
+                ]);
+            vec![
+                RequestKind::SyncGroup(minimal.clone()),
+                RequestKind::SyncGroup(
+                    minimal
+                        .clone()
+                        .with_group_instance_id(Some(s("instance-1"))),
+                ),
+                RequestKind::SyncGroup(
+                    minimal
+                        .with_group_instance_id(Some(s("instance-1")))
+                        .with_protocol_type(Some(s("consumer")))
+                        .with_protocol_name(Some(s("range"))),
+                ),
+            ]
+        }
+        ApiKey::Heartbeat => {
+            let minimal = HeartbeatRequest::default()
+                .with_group_id(GroupId(s("group")))
+                .with_generation_id(3)
+                .with_member_id(s("member-1"));
+            vec![
+                RequestKind::Heartbeat(minimal.clone()),
+                RequestKind::Heartbeat(minimal.with_group_instance_id(Some(s("instance-1")))),
+            ]
+        }
+        ApiKey::LeaveGroup => vec![
+            RequestKind::LeaveGroup(
+                LeaveGroupRequest::default()
+                    .with_group_id(GroupId(s("group")))
+                    .with_member_id(s("member-1")),
+            ),
+            RequestKind::LeaveGroup(
+                LeaveGroupRequest::default()
+                    .with_group_id(GroupId(s("group")))
+                    .with_members(vec![
+                        MemberIdentity::default().with_member_id(s("member-1")),
+                        MemberIdentity::default()
+                            .with_member_id(s(""))
+                            .with_group_instance_id(Some(s("instance-1"))),
+                    ]),
+            ),
+            RequestKind::LeaveGroup(
+                LeaveGroupRequest::default()
+                    .with_group_id(GroupId(s("group")))
+                    .with_members(vec![MemberIdentity::default()
+                        .with_member_id(s("member-1"))
+                        .with_reason(Some(s("shutting down")))]),
+            ),
+        ],
+        ApiKey::DescribeGroups => vec![
+            RequestKind::DescribeGroups(
+                DescribeGroupsRequest::default()
+                    .with_groups(vec![GroupId(s("a")), GroupId(s("b"))]),
+            ),
+            RequestKind::DescribeGroups(
+                DescribeGroupsRequest::default()
+                    .with_groups(vec![GroupId(s("a"))])
+                    .with_include_authorized_operations(true),
+            ),
+        ],
+        ApiKey::ListGroups => vec![
+            RequestKind::ListGroups(ListGroupsRequest::default()),
+            RequestKind::ListGroups(
+                ListGroupsRequest::default().with_states_filter(vec![s("Stable"), s("Empty")]),
+            ),
+            RequestKind::ListGroups(
+                ListGroupsRequest::default()
+                    .with_states_filter(vec![s("Stable")])
+                    .with_types_filter(vec![s("classic")]),
+            ),
+        ],
+        ApiKey::DeleteGroups => vec![RequestKind::DeleteGroups(
+            DeleteGroupsRequest::default()
+                .with_groups_names(vec![GroupId(s("a")), GroupId(s("b"))]),
+        )],
+        ApiKey::OffsetCommit => {
+            let partitions = vec![
+                OffsetCommitRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(42)
+                    .with_committed_metadata(Some(s("meta"))),
+                OffsetCommitRequestPartition::default()
+                    .with_partition_index(1)
+                    .with_committed_offset(7)
+                    .with_committed_metadata(None),
+            ];
+            let minimal = OffsetCommitRequest::default()
+                .with_group_id(GroupId(s("group")))
+                .with_generation_id_or_member_epoch(3)
+                .with_member_id(s("member-1"))
+                .with_topics(vec![OffsetCommitRequestTopic::default()
+                    .with_name(topic("orders"))
+                    .with_partitions(partitions)]);
+            let mut with_epoch = minimal.clone();
+            with_epoch.topics[0].partitions[0].committed_leader_epoch = 5;
+            vec![
+                RequestKind::OffsetCommit(minimal.clone()),
+                RequestKind::OffsetCommit(minimal.with_retention_time_ms(60_000)),
+                RequestKind::OffsetCommit(with_epoch.clone()),
+                RequestKind::OffsetCommit(with_epoch.with_group_instance_id(Some(s("instance-1")))),
+            ]
+        }
+        ApiKey::OffsetFetch => vec![
+            RequestKind::OffsetFetch(
+                OffsetFetchRequest::default()
+                    .with_group_id(GroupId(s("group")))
+                    .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                        .with_name(topic("orders"))
+                        .with_partition_indexes(vec![0, 1, 2])])),
+            ),
+            RequestKind::OffsetFetch(
+                OffsetFetchRequest::default()
+                    .with_group_id(GroupId(s("group")))
+                    .with_topics(None),
+            ),
+            RequestKind::OffsetFetch(
+                OffsetFetchRequest::default()
+                    .with_group_id(GroupId(s("group")))
+                    .with_topics(None)
+                    .with_require_stable(true),
+            ),
+            RequestKind::OffsetFetch(
+                OffsetFetchRequest::default()
+                    .with_groups(vec![
+                        OffsetFetchRequestGroup::default()
+                            .with_group_id(GroupId(s("a")))
+                            .with_topics(None),
+                        OffsetFetchRequestGroup::default()
+                            .with_group_id(GroupId(s("b")))
+                            .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                                .with_name(topic("orders"))
+                                .with_partition_indexes(vec![0])])),
+                    ])
+                    .with_require_stable(true),
+            ),
+            RequestKind::OffsetFetch(OffsetFetchRequest::default().with_groups(vec![
+                OffsetFetchRequestGroup::default()
+                    .with_group_id(GroupId(s("a")))
+                    .with_member_id(Some(s("member-1")))
+                    .with_member_epoch(4)
+                    .with_topics(None),
+            ])),
+        ],
+        ApiKey::OffsetDelete => vec![RequestKind::OffsetDelete(
+            OffsetDeleteRequest::default()
+                .with_group_id(GroupId(s("group")))
+                .with_topics(vec![OffsetDeleteRequestTopic::default()
+                    .with_name(topic("orders"))
+                    .with_partitions(vec![
+                        OffsetDeleteRequestPartition::default().with_partition_index(0),
+                        OffsetDeleteRequestPartition::default().with_partition_index(3),
+                    ])]),
+        )],
         other => panic!("no seed bodies for {other:?}"),
     }
 }
@@ -559,7 +800,7 @@ fn seeds() -> Vec<Seed> {
     let mut out = Vec::new();
     let mut correlation_id = 1;
     for api in SERVED {
-        let range = api.valid_versions();
+        let range = supported_range(api).unwrap_or_else(|| api.valid_versions());
         for version in range.min..=range.max {
             let before = out.len();
             for body in bodies(api) {

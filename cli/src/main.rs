@@ -5,12 +5,15 @@
 //! - `strom produce` / `strom consume` write and read records from the
 //!   terminal, like the console producer/consumer and kcat ([`produce`],
 //!   [`consume`]).
+//! - `strom groups` lists, describes and deletes consumer groups and resets
+//!   their offsets, like `kafka-consumer-groups.sh` ([`groups`]).
 //!
 //! The client commands talk to any Kafka-compatible cluster through
 //! librdkafka; [`client`] holds what they share.
 
 mod client;
 mod consume;
+mod groups;
 mod produce;
 mod topic_ids;
 mod topics;
@@ -40,6 +43,8 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Print the records of a topic.
     Consume(consume::ConsumeArgs),
+    /// List, describe and delete consumer groups; reset their offsets.
+    Groups(groups::GroupsArgs),
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG`. The server's lines carry
@@ -66,6 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Topics(args) => topics::run(args).await,
         Command::Produce(args) => produce::run(args).await,
         Command::Consume(args) => consume::run(args).await,
+        Command::Groups(args) => groups::run(args).await,
     }
 }
 

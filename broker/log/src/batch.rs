@@ -33,6 +33,8 @@ pub(crate) const PARTITION_LEADER_EPOCH_OFFSET: usize = 12;
 pub(crate) const MAGIC_OFFSET: usize = 16;
 pub(crate) const CRC_OFFSET: usize = 17;
 pub(crate) const ATTRIBUTES_OFFSET: usize = 21;
+pub(crate) const BASE_TIMESTAMP_OFFSET: usize = 27;
+pub(crate) const RECORD_COUNT_OFFSET: usize = 57;
 pub(crate) const MAX_TIMESTAMP_OFFSET: usize = 35;
 
 /// Attributes bits 0-2: compression codec id.
@@ -43,6 +45,9 @@ pub const TIMESTAMP_TYPE_FLAG: i16 = 0x08;
 pub const TRANSACTIONAL_FLAG: i16 = 0x10;
 /// Attributes bit 5: a control batch (transaction marker).
 pub const CONTROL_FLAG: i16 = 0x20;
+/// Attributes bit 6: the batch's baseTimestamp is the delete horizon set by the log
+/// cleaner (KIP-534): tombstones in it may be removed once that time has passed.
+pub const DELETE_HORIZON_FLAG: i16 = 0x40;
 
 /// Producer id of a batch from a non-idempotent producer.
 pub const NO_PRODUCER_ID: i64 = -1;
@@ -145,6 +150,42 @@ impl BatchHeader {
     pub fn has_producer_id(&self) -> bool {
         self.producer_id > NO_PRODUCER_ID
     }
+
+    /// The delete horizon the log cleaner stored in baseTimestamp (KIP-534), if set.
+    pub fn delete_horizon(&self) -> Option<i64> {
+        (self.attributes & DELETE_HORIZON_FLAG != 0).then_some(self.base_timestamp)
+    }
+
+    /// Sequence number of the last record (baseSequence + lastOffsetDelta, wrapping
+    /// past `i32::MAX` to 0 as Kafka's sequences do); -1 without a sequence.
+    pub fn last_sequence(&self) -> i32 {
+        increment_sequence(self.base_sequence, self.last_offset_delta)
+    }
+}
+
+/// Kafka's `DefaultRecordBatch.incrementSequence`: sequences wrap from `i32::MAX` to 0.
+/// A negative (absent) sequence stays -1.
+pub fn increment_sequence(sequence: i32, increment: i32) -> i32 {
+    if sequence < 0 {
+        return -1;
+    }
+    if sequence > i32::MAX - increment {
+        increment - (i32::MAX - sequence) - 1
+    } else {
+        sequence + increment
+    }
+}
+
+/// Kafka's `DefaultRecordBatch.decrementSequence`, the inverse of [`increment_sequence`].
+pub fn decrement_sequence(sequence: i32, decrement: i32) -> i32 {
+    if sequence < 0 {
+        return -1;
+    }
+    if sequence < decrement {
+        i32::MAX - (decrement - sequence) + 1
+    } else {
+        sequence - decrement
+    }
 }
 
 /// CRC-32C of a whole batch as stored in its crc field (bytes 21..end).
@@ -243,6 +284,24 @@ fn read_varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
     None
 }
 
+/// Appends a zigzag varint.
+pub(crate) fn write_varint(v: i32, out: &mut Vec<u8>) {
+    write_varlong(i64::from(v), out);
+}
+
+/// Appends a zigzag varlong.
+pub(crate) fn write_varlong(v: i64, out: &mut Vec<u8>) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        if z < 0x80 {
+            out.push(z as u8);
+            return;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
 /// Skips a length-prefixed (varint) byte field; `nullable` allows length -1.
 fn skip_bytes(buf: &[u8], pos: &mut usize, end: usize, nullable: bool) -> Option<()> {
     let len = read_varint(buf, pos)?;
@@ -257,8 +316,38 @@ fn skip_bytes(buf: &[u8], pos: &mut usize, end: usize, nullable: bool) -> Option
     Some(())
 }
 
-/// Parses one record at `*pos`, returning its offset/timestamp deltas.
-fn parse_record(buf: &[u8], pos: &mut usize) -> Option<RecordInfo> {
+/// One record of a records section, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordView<'a> {
+    /// The whole record, length prefix included.
+    pub raw: &'a [u8],
+    /// The record from its offset delta on (offset delta, key, value, headers).
+    pub from_offset_delta: &'a [u8],
+    pub attributes: u8,
+    pub timestamp_delta: i64,
+    pub offset_delta: i32,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+}
+
+/// Reads a length-prefixed (varint) byte field; `nullable` allows length -1 (`None`).
+fn read_bytes<'a>(
+    buf: &'a [u8],
+    pos: &mut usize,
+    end: usize,
+    nullable: bool,
+) -> Option<Option<&'a [u8]>> {
+    let start = *pos;
+    skip_bytes(buf, pos, end, nullable)?;
+    let field = &buf[start..*pos];
+    let mut p = 0;
+    let len = read_varint(field, &mut p)?;
+    Some((len >= 0).then(|| &field[p..]))
+}
+
+/// Parses one record at `*pos`.
+fn parse_record<'a>(buf: &'a [u8], pos: &mut usize) -> Option<RecordView<'a>> {
+    let start = *pos;
     let len = read_varint(buf, pos)?;
     let len = usize::try_from(len).ok()?;
     let end = pos.checked_add(len)?;
@@ -267,12 +356,13 @@ fn parse_record(buf: &[u8], pos: &mut usize) -> Option<RecordInfo> {
     }
     let body = &buf[..end];
     let mut p = *pos;
-    body.get(p)?; // attributes (unused in v2)
+    let attributes = *body.get(p)?;
     p += 1;
     let timestamp_delta = read_varlong(body, &mut p)?;
+    let offset_delta_at = p;
     let offset_delta = read_varint(body, &mut p)?;
-    skip_bytes(body, &mut p, end, true)?; // key
-    skip_bytes(body, &mut p, end, true)?; // value
+    let key = read_bytes(body, &mut p, end, true)?;
+    let value = read_bytes(body, &mut p, end, true)?;
     let headers = read_varint(body, &mut p)?;
     if headers < 0 {
         return None;
@@ -285,9 +375,14 @@ fn parse_record(buf: &[u8], pos: &mut usize) -> Option<RecordInfo> {
         return None;
     }
     *pos = end;
-    Some(RecordInfo {
-        offset_delta,
+    Some(RecordView {
+        raw: &buf[start..end],
+        from_offset_delta: &buf[offset_delta_at..end],
+        attributes,
         timestamp_delta,
+        offset_delta,
+        key,
+        value,
     })
 }
 
@@ -299,12 +394,26 @@ pub fn for_each_record(
     count: i32,
     mut f: impl FnMut(RecordInfo) -> bool,
 ) -> Result<()> {
+    for_each_record_view(records, count, |r| {
+        Ok(f(RecordInfo {
+            offset_delta: r.offset_delta,
+            timestamp_delta: r.timestamp_delta,
+        }))
+    })
+}
+
+/// [`for_each_record`] with the whole record (key, value, raw bytes) and a fallible callback.
+pub(crate) fn for_each_record_view<'a>(
+    records: &'a [u8],
+    count: i32,
+    mut f: impl FnMut(RecordView<'a>) -> Result<bool>,
+) -> Result<()> {
     let mut pos = 0usize;
     for i in 0..count.max(0) {
-        let info = parse_record(records, &mut pos).ok_or_else(|| {
+        let view = parse_record(records, &mut pos).ok_or_else(|| {
             Error::InvalidRecord(format!("record {i} of {count} is malformed or truncated"))
         })?;
-        if !f(info) {
+        if !f(view)? {
             return Ok(());
         }
     }

@@ -7,9 +7,10 @@
 //!   walk over the records inside a batch. Public, so the broker can inspect batches
 //!   (producer id/epoch/sequence for idempotence) without decoding them.
 //! - `validate`: Kafka's `LogValidator`: checks what a producer sent (framing, magic,
-//!   CRC, counts, offset deltas, codec, size, control batches), applies the topic's
-//!   `compression.type` and `message.timestamp.type`, and rewrites the header fields
-//!   the broker owns (base offset, partition leader epoch, max timestamp, CRC).
+//!   CRC, counts, offset deltas, codec, size, control batches, keys in compacted
+//!   topics), applies the topic's `compression.type` and `message.timestamp.type`,
+//!   and rewrites the header fields the broker owns (base offset, partition leader
+//!   epoch, max timestamp, CRC).
 //! - `compression`: the five Kafka codecs (none, gzip, snappy in xerial framing,
 //!   lz4 frames, zstd), with decompression bounded so a compression bomb is an
 //!   error and not an out-of-memory.
@@ -18,34 +19,58 @@
 //!   offset), held in memory and appended to their files as the log grows.
 //! - `segment`: one `<base offset>.log` file and its indexes: positional reads,
 //!   batch lookup by offset and by timestamp, fsync.
+//! - `producer_state`: idempotent producers (Kafka's `ProducerStateManager`): epoch
+//!   and the last five batches per producer id, duplicate detection, sequence and
+//!   epoch checks, `<offset>.snapshot` files in Kafka's format.
 //! - `log`: [`PartitionLog`], the partition: serialized appends with offset
-//!   assignment and segment rolling, lock-free-ish reads (a short-held segment
-//!   list lock, atomics for log end / log start), group-commit `sync_to`,
-//!   DeleteRecords.
-//! - `recovery`: `open`: loads segments, checks indexes, re-scans the tail of the
-//!   active segment (and everything after the recovery point after an unclean
-//!   shutdown), truncates torn writes, restores the log start offset, and the small
-//!   checkpoint files kept in the partition directory.
+//!   assignment, producer checks and segment rolling, lock-free-ish reads (a
+//!   short-held segment list lock, atomics for log end / log start), group-commit
+//!   `sync_to`, DeleteRecords.
+//! - `retention`: [`PartitionLog::enforce_retention`], `retention.ms` /
+//!   `retention.bytes` for `cleanup.policy=delete`.
+//! - `cleaner`: [`PartitionLog::compact`], the log cleaner for
+//!   `cleanup.policy=compact` (latest record per key, tombstones with a delete
+//!   horizon, crash-safe segment swaps).
+//! - `recovery`: `open`: completes or rolls back an interrupted cleaner swap, loads
+//!   segments, checks indexes, re-scans the tail of the active segment (and
+//!   everything after the recovery point after an unclean shutdown), truncates torn
+//!   writes, restores the log start offset, and the small checkpoint files kept in
+//!   the partition directory. `PartitionLog::open` then loads the latest producer
+//!   snapshot and replays the batches after it.
 //!
 //! Files in a partition directory: `00000000000000000000.log` / `.index` /
-//! `.timeindex` per segment, `log-start-offset` (DeleteRecords checkpoint),
-//! `recovery-point-offset` (segments wholly below it are known to be on disk) and
-//! `.clean-shutdown` (present only while the log is cleanly closed).
+//! `.timeindex` per segment, `<offset>.snapshot` (producer state as of that offset,
+//! written on every roll and on close; the latest two are kept), `log-start-offset`
+//! (DeleteRecords / retention checkpoint), `recovery-point-offset` (segments wholly
+//! below it are known to be on disk), `cleaner-offset-checkpoint` (the log is
+//! compacted below it; one decimal offset, as the other checkpoints — Kafka keeps one
+//! such file per log directory, for all partitions), `.clean-shutdown` (present only
+//! while the log is cleanly closed), and transiently `*.cleaned` / `*.swap` (log
+//! cleaner) and `*.tmp` (checkpoints being written).
 //!
 //! The API is blocking and thread-safe (`PartitionLog: Send + Sync`); the broker
-//! shares it behind an `Arc` and calls it from `spawn_blocking`.
+//! shares it behind an `Arc` and calls it from `spawn_blocking`. Background work the
+//! broker drives per partition: [`PartitionLog::maybe_roll`] (every 100 ms – 1 s),
+//! [`PartitionLog::enforce_retention`] and [`PartitionLog::compact`] (every few
+//! seconds to minutes, each a no-op unless the topic's `cleanup.policy` asks for it).
 
 pub mod batch;
+mod cleaner;
 mod compression;
 mod index;
 mod log;
+mod producer_state;
 mod recovery;
+mod retention;
 mod segment;
 mod validate;
 
 use std::time::Duration;
 
+pub use crate::cleaner::CompactionOutcome;
 pub use crate::log::{AppendOrigin, PartitionLog};
+pub use crate::producer_state::{ProducerEntry, NUM_BATCHES_TO_RETAIN};
+pub use crate::retention::RetentionOutcome;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -81,6 +106,17 @@ pub enum Error {
     InvalidRecord(String),
     #[error("log is closed or deleted")]
     Closed,
+    /// Idempotent producer: a sequence gap, or a new epoch not starting at sequence 0
+    /// -> OUT_OF_ORDER_SEQUENCE_NUMBER (45)
+    #[error("out of order sequence: {0}")]
+    OutOfOrderSequence(String),
+    /// Idempotent producer: an epoch older than the partition's -> INVALID_PRODUCER_EPOCH (47)
+    #[error("invalid producer epoch: {0}")]
+    InvalidProducerEpoch(String),
+    /// -> UNKNOWN_PRODUCER_ID (59). Not returned by the sequence checks: since Kafka 2.5
+    /// (KIP-360) a producer id without state accepts any sequence; kept for the broker.
+    #[error("unknown producer id: {0}")]
+    UnknownProducerId(String),
 }
 
 /// Topic-level `message.timestamp.type`.
@@ -134,6 +170,25 @@ pub struct LogConfig {
     pub flush_interval_messages: Option<u64>,
     /// `flush.ms`
     pub flush_interval_ms: Option<Duration>,
+    /// `cleanup.policy` contains `delete`: [`PartitionLog::enforce_retention`] applies.
+    pub cleanup_delete: bool,
+    /// `cleanup.policy` contains `compact`: [`PartitionLog::compact`] applies, and
+    /// records without a key are rejected (INVALID_RECORD).
+    pub cleanup_compact: bool,
+    /// `retention.ms` (-1: forever)
+    pub retention_ms: i64,
+    /// `retention.bytes` (-1: no limit)
+    pub retention_bytes: i64,
+    /// `delete.retention.ms`: how long tombstones survive compaction.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`
+    pub max_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`
+    pub min_cleanable_dirty_ratio: f64,
+    /// `producer.id.expiration.ms` (a broker config in Kafka)
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -148,6 +203,15 @@ impl Default for LogConfig {
             compression_type: CompressionType::Producer,
             flush_interval_messages: None,
             flush_interval_ms: None,
+            cleanup_delete: true,
+            cleanup_compact: false,
+            retention_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_bytes: -1,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            min_cleanable_dirty_ratio: 0.5,
+            producer_id_expiration_ms: 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -170,6 +234,9 @@ pub struct AppendInfo {
     pub offset_of_max_timestamp: i64,
     /// Bytes written to the log (after any recompression).
     pub size_bytes: usize,
+    /// The append was a retry of a batch already in the log (idempotent producer):
+    /// nothing was written and the offsets are the original batch's.
+    pub duplicate: bool,
 }
 
 /// Whole record batches read from the log, as stored.

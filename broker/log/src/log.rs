@@ -1,5 +1,6 @@
-//! [`PartitionLog`]: one partition's log — appends, reads, segment rolling,
-//! group-commit fsync, DeleteRecords.
+//! [`PartitionLog`]: one partition's log — appends (with idempotent-producer
+//! checks), reads, segment rolling, group-commit fsync, DeleteRecords. Retention is in
+//! `retention.rs`, compaction in `cleaner.rs`.
 //!
 //! Concurrency:
 //! - appends are serialized by the append lock ([`Appender`]); validation and
@@ -9,7 +10,13 @@
 //!   log end offset, which is published (an atomic) only after the bytes are written;
 //! - fsyncs run under a separate sync lock and never hold the append lock, so
 //!   appends proceed during an fsync; concurrent `sync_to` callers share one fsync
-//!   (group commit) through the durable-offset atomic.
+//!   (group commit) through the durable-offset atomic;
+//! - changes to the segment list other than rolls (DeleteRecords, retention,
+//!   compaction swaps, delete) are serialized by the housekeeping lock and swap the
+//!   list under its write lock only briefly; readers holding the old list keep
+//!   reading removed segments through their open file handles.
+//!
+//! Lock order: cleaner -> housekeeping -> appender -> producers / segments / sync.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,11 +28,15 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tracing::warn;
 
+use crate::cleaner::CleanerState;
 use crate::index::{IndexTracker, IndexWriter};
+use crate::producer_state::{
+    self, ProducerBatch, ProducerCheck, ProducerEntry, ProducerStateManager,
+};
 use crate::recovery::{self, LOG_START_FILE, RECOVERY_POINT_FILE};
 use crate::segment::Segment;
 use crate::validate::{self, AppendContext, PreparedAppend};
-use crate::{AppendInfo, Error, LogConfig, ReadResult, Result, TimestampOffset};
+use crate::{AppendInfo, Error, LogConfig, ReadResult, Result, TimestampOffset, TimestampType};
 
 /// Who is appending: decides which checks and rewrites apply (Kafka's `AppendOrigin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,22 +70,29 @@ struct SyncState {
 
 /// The log of one partition: a directory of segments.
 pub struct PartitionLog {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     config: RwLock<LogConfig>,
     appender: Mutex<Appender>,
-    segments: RwLock<Vec<Arc<Segment>>>,
+    pub(crate) segments: RwLock<Vec<Arc<Segment>>>,
     /// Rolled segments not yet fsynced.
     sealed: Mutex<Vec<Arc<Segment>>>,
     sync: Mutex<SyncState>,
     log_end: AtomicI64,
-    log_start: AtomicI64,
+    pub(crate) log_start: AtomicI64,
     /// Every offset below this is on disk.
     durable_end: AtomicI64,
     leader_epoch: AtomicI32,
     /// fsync rounds run (each may serve many `sync_to` callers).
     sync_rounds: AtomicU64,
-    dir_dirty: AtomicBool,
+    pub(crate) dir_dirty: AtomicBool,
     closed: AtomicBool,
+    /// Idempotent-producer state, updated under the append lock.
+    producers: Mutex<ProducerStateManager>,
+    /// Serializes segment-list changes other than rolls.
+    pub(crate) housekeeping: Mutex<()>,
+    pub(crate) cleaner: Mutex<CleanerState>,
+    /// Serializes producer snapshot writes.
+    snapshot_writer: Mutex<()>,
 }
 
 impl fmt::Debug for PartitionLog {
@@ -89,7 +107,7 @@ impl fmt::Debug for PartitionLog {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -104,6 +122,8 @@ impl PartitionLog {
             .last()
             .cloned()
             .ok_or_else(|| Error::Io(std::io::Error::other("no active segment")))?;
+        let producers =
+            Self::load_producer_state(dir, &r.segments, r.log_start, r.log_end, &config)?;
         let now = Instant::now();
         let active_since = r
             .active_age
@@ -132,7 +152,32 @@ impl PartitionLog {
             sync_rounds: AtomicU64::new(0),
             dir_dirty: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            producers: Mutex::new(producers),
+            housekeeping: Mutex::new(()),
+            cleaner: Mutex::new(CleanerState::default()),
+            snapshot_writer: Mutex::new(()),
         })
+    }
+
+    /// Producer state at the recovered log end: the latest valid snapshot at or below
+    /// it, then the batches after the snapshot (the whole log without a snapshot).
+    fn load_producer_state(
+        dir: &Path,
+        segments: &[Arc<Segment>],
+        log_start: i64,
+        log_end: i64,
+        config: &LogConfig,
+    ) -> Result<ProducerStateManager> {
+        let now = now_ms();
+        let expiration = config.producer_id_expiration_ms;
+        let (mut state, from) = match producer_state::load_latest(dir, log_end, now, expiration)? {
+            Some((state, offset)) => (state, offset.max(log_start)),
+            None => (ProducerStateManager::default(), log_start),
+        };
+        let limit = validate::decompress_limit(config.max_message_bytes);
+        producer_state::replay_segments(&mut state, segments, from, limit)?;
+        state.remove_expired(now, expiration);
+        Ok(state)
     }
 
     /// The partition directory.
@@ -140,14 +185,14 @@ impl PartitionLog {
         self.dir.clone()
     }
 
-    fn ensure_open(&self) -> Result<()> {
+    pub(crate) fn ensure_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
         Ok(())
     }
 
-    fn config(&self) -> LogConfig {
+    pub(crate) fn config(&self) -> LogConfig {
         self.config.read().clone()
     }
 
@@ -168,6 +213,7 @@ impl PartitionLog {
             timestamp_type: cfg.message_timestamp_type,
             now_ms: now_ms(),
             leader_epoch: self.leader_epoch.load(Ordering::Acquire),
+            compacted: cfg.cleanup_compact,
         };
         let mut prepared = validate::prepare_append(&records, &ctx)?;
         drop(records);
@@ -183,11 +229,42 @@ impl PartitionLog {
             let mut ap = self.appender.lock();
             self.ensure_open()?;
             let next = Self::assign_offsets(&mut prepared, origin, ap.next_offset)?;
+            let check = self.producers.lock().check_append(
+                prepared
+                    .batches
+                    .iter()
+                    .filter_map(ProducerBatch::from_prepared),
+                origin,
+            )?;
+            let updates = match check {
+                ProducerCheck::Duplicate(d) => {
+                    let log_append_time = match cfg.message_timestamp_type {
+                        TimestampType::LogAppendTime => d.timestamp,
+                        TimestampType::CreateTime => -1,
+                    };
+                    return Ok(AppendInfo {
+                        base_offset: d.first_offset,
+                        last_offset: d.last_offset,
+                        log_append_time,
+                        log_start_offset: self.log_start.load(Ordering::Acquire),
+                        record_count: u32::try_from(d.last_offset - d.first_offset + 1)
+                            .unwrap_or(0),
+                        max_timestamp: d.timestamp,
+                        offset_of_max_timestamp: d.first_offset,
+                        size_bytes: 0,
+                        duplicate: true,
+                    });
+                }
+                ProducerCheck::Updates(u) => u,
+            };
             let first_offset = prepared.batches.first().map_or(next, |b| b.base_offset);
             let last_offset = next - 1;
             let rolled =
                 self.roll_if_needed(&mut ap, &cfg, &prepared, first_offset, last_offset)?;
             self.write_locked(&mut ap, &cfg, &prepared, next)?;
+            if !updates.is_empty() {
+                self.producers.lock().apply(updates);
+            }
             let (max_timestamp, offset_of_max_timestamp) = prepared
                 .batches
                 .iter()
@@ -205,12 +282,15 @@ impl PartitionLog {
                 max_timestamp,
                 offset_of_max_timestamp,
                 size_bytes: prepared.buf.len(),
+                duplicate: false,
             };
             (info, rolled)
         };
 
-        if rolled {
-            // The rolled segment's files go to disk now (outside the append lock).
+        if let Some((offset, snapshot)) = rolled {
+            // The producer snapshot and the rolled segment's files go to disk now
+            // (outside the append lock).
+            self.write_producer_snapshot(offset, &snapshot);
             self.sync_all_locked(false)?;
         }
         if let Some(n) = cfg.flush_interval_messages {
@@ -246,7 +326,8 @@ impl PartitionLog {
     }
 
     /// Rolls before an append that would overflow the active segment (or its relative
-    /// offsets), or when the active segment is older than `segment.ms`.
+    /// offsets), or when the active segment is older than `segment.ms`. Returns the
+    /// producer snapshot to write after a roll.
     fn roll_if_needed(
         &self,
         ap: &mut Appender,
@@ -254,9 +335,9 @@ impl PartitionLog {
         prepared: &PreparedAppend,
         first_offset: i64,
         last_offset: i64,
-    ) -> Result<bool> {
+    ) -> Result<Option<(i64, Vec<u8>)>> {
         if ap.active.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let size_limit = cfg.segment_bytes.min(i32::MAX as u64);
         let full = ap.active.size() + prepared.buf.len() as u64 > size_limit;
@@ -265,14 +346,15 @@ impl PartitionLog {
             .is_some_and(|ms| ap.active_since.is_some_and(|t| t.elapsed() >= ms));
         let overflow = last_offset - ap.active.base_offset > i64::from(i32::MAX);
         if full || aged || overflow {
-            self.roll_locked(ap, first_offset)?;
-            return Ok(true);
+            return self.roll_locked(ap, first_offset).map(Some);
         }
-        Ok(false)
+        Ok(None)
     }
 
-    /// Seals the active segment and starts a new one at `new_base`.
-    fn roll_locked(&self, ap: &mut Appender, new_base: i64) -> Result<()> {
+    /// Seals the active segment and starts a new one at `new_base`; returns the
+    /// producer state snapshot as of `new_base`, for the caller to write once it has
+    /// released the append lock.
+    fn roll_locked(&self, ap: &mut Appender, new_base: i64) -> Result<(i64, Vec<u8>)> {
         let old = ap.active.clone();
         let mut tracker = ap.tracker.clone();
         if let Some(t) = tracker.time_entry() {
@@ -290,7 +372,43 @@ impl PartitionLog {
         ap.writer = writer;
         ap.tracker = IndexTracker::new(new_base);
         ap.active_since = None;
-        Ok(())
+        Ok((new_base, self.producers.lock().encode_snapshot()))
+    }
+
+    /// Writes a producer snapshot file; a failure is logged (recovery then replays
+    /// from an older snapshot).
+    fn write_producer_snapshot(&self, offset: i64, bytes: &[u8]) {
+        let _w = self.snapshot_writer.lock();
+        if let Err(e) = producer_state::write_snapshot(&self.dir, offset, bytes) {
+            warn!(dir = %self.dir.display(), offset, error = %e, "could not write a producer snapshot");
+        }
+    }
+
+    /// The state of an idempotent producer in this partition.
+    pub fn producer_state(&self, producer_id: i64) -> Option<ProducerEntry> {
+        self.producers.lock().get(producer_id)
+    }
+
+    /// Every producer with state in this partition, by producer id (DescribeProducers).
+    pub fn producers(&self) -> Vec<ProducerEntry> {
+        self.producers.lock().all()
+    }
+
+    /// Number of producer ids with state in this partition.
+    pub fn producer_count(&self) -> usize {
+        self.producers.lock().len()
+    }
+
+    /// Drops producers idle for `producer_id_expiration_ms` (by their last batch's
+    /// timestamp) with no ongoing transaction; returns how many. `maybe_roll` calls it.
+    pub fn remove_expired_producers(&self, now_ms: i64) -> usize {
+        let expiration = self.config.read().producer_id_expiration_ms;
+        self.producers.lock().remove_expired(now_ms, expiration)
+    }
+
+    /// Last data offset per producer id (the cleaner keeps the batch holding it).
+    pub(crate) fn producer_last_offsets(&self) -> std::collections::HashMap<i64, i64> {
+        self.producers.lock().last_offsets()
     }
 
     /// Writes the batches to the active segment, adds index entries, publishes.
@@ -524,6 +642,7 @@ impl PartitionLog {
     /// watermark), deletes the segments wholly below it; returns the new log start.
     pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
         self.ensure_open()?;
+        let _hk = self.housekeeping.lock();
         let _ap = self.appender.lock();
         self.ensure_open()?;
         let hw = self.log_end.load(Ordering::Acquire);
@@ -573,7 +692,9 @@ impl PartitionLog {
     /// Flushes and fsyncs everything and marks the shutdown clean; later calls fail
     /// with [`Error::Closed`].
     pub fn close(&self) -> Result<()> {
-        {
+        // Waits for a retention run or compaction swap in progress.
+        let _hk = self.housekeeping.lock();
+        let snapshot = {
             let mut ap = self.appender.lock();
             if self.closed.swap(true, Ordering::AcqRel) {
                 return Err(Error::Closed);
@@ -585,7 +706,9 @@ impl PartitionLog {
             }
             ap.tracker = tracker;
             ap.writer.sync()?;
-        }
+            (ap.next_offset, self.producers.lock().encode_snapshot())
+        };
+        self.write_producer_snapshot(snapshot.0, &snapshot.1);
         let mut st = self.sync.lock();
         self.sync_locked(&mut st, true)?;
         let log_end = self.log_end.load(Ordering::Acquire);
@@ -596,6 +719,7 @@ impl PartitionLog {
 
     /// Closes the log (without flushing) and removes its directory.
     pub fn delete(&self) -> Result<()> {
+        let _hk = self.housekeeping.lock();
         {
             let _ap = self.appender.lock();
             self.closed.store(true, Ordering::Release);
@@ -612,7 +736,8 @@ impl PartitionLog {
     }
 
     /// Periodic housekeeping (call every 100 ms – 1 s): rolls the active segment when
-    /// it is older than `segment.ms`, and fsyncs when the last flush is older than
+    /// it is older than `segment.ms`, expires idle producers
+    /// (`producer_id_expiration_ms`), and fsyncs when the last flush is older than
     /// `flush.ms`.
     pub fn maybe_roll(&self) -> Result<()> {
         self.ensure_open()?;
@@ -625,13 +750,16 @@ impl PartitionLog {
                 .is_some_and(|ms| ap.active_since.is_some_and(|t| t.elapsed() >= ms));
             if aged && !ap.active.is_empty() {
                 let base = ap.next_offset;
-                self.roll_locked(&mut ap, base)?;
-                true
+                Some(self.roll_locked(&mut ap, base)?)
             } else {
-                false
+                None
             }
         };
-        if rolled || !self.sealed.lock().is_empty() {
+        self.remove_expired_producers(now_ms());
+        if let Some((offset, snapshot)) = &rolled {
+            self.write_producer_snapshot(*offset, snapshot);
+        }
+        if rolled.is_some() || !self.sealed.lock().is_empty() {
             return self.sync_all_locked(false);
         }
         if let Some(interval) = cfg.flush_interval_ms {

@@ -12,7 +12,11 @@
 //!   re-scanned from its start with CRC checks and its indexes rebuilt; at the first
 //!   bad batch the segment is truncated and all later segments are deleted, as Kafka
 //!   does.
-//! - `log-start-offset`: the log start offset set by DeleteRecords.
+//! - `log-start-offset`: the log start offset set by DeleteRecords and retention.
+//!
+//! Before segments are listed, an interrupted log-cleaner swap is completed or rolled
+//! back (`cleaner.rs`). Producer snapshots (`<offset>.snapshot`) are loaded by
+//! `PartitionLog::open` after recovery (`producer_state.rs`).
 
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
@@ -62,7 +66,7 @@ pub(crate) fn write_checkpoint(dir: &Path, name: &str, value: i64) -> Result<()>
     sync_dir(dir)
 }
 
-fn read_checkpoint(dir: &Path, name: &str) -> Result<Option<i64>> {
+pub(crate) fn read_checkpoint(dir: &Path, name: &str) -> Result<Option<i64>> {
     match std::fs::read_to_string(dir.join(name)) {
         Ok(s) => match s.trim().parse::<i64>() {
             Ok(v) => Ok(Some(v)),
@@ -90,7 +94,7 @@ fn read_index_file(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-fn parse_base(name: &str, suffix: &str) -> Option<i64> {
+pub(crate) fn parse_base(name: &str, suffix: &str) -> Option<i64> {
     let stem = name.strip_suffix(suffix)?.strip_suffix('.')?;
     if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -146,7 +150,9 @@ fn scan(
             && pos + size as u64 <= file_len
             && h.magic == MAGIC_V2
             && h.last_offset_delta >= 0
-            && h.record_count > 0
+            // Empty batches (record count 0) are what the log cleaner keeps of an
+            // idempotent producer's last batch.
+            && h.record_count >= 0
             && h.base_offset >= next_offset
             && h.last_offset() - base <= i64::from(i32::MAX);
         if !framed {
@@ -347,7 +353,7 @@ fn load_segment(
     Ok((segment, loaded, writer))
 }
 
-fn remove_if_exists(path: &Path) -> Result<()> {
+pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -365,7 +371,7 @@ pub(crate) fn recover(dir: &Path, config: &LogConfig) -> Result<Recovered> {
             }
         }
     }
-    let mut dir_changed = false;
+    let mut dir_changed = crate::cleaner::recover_interrupted_cleaning(dir)?;
     let mut bases = Vec::new();
     let mut index_files = Vec::new();
     for entry in std::fs::read_dir(dir)? {

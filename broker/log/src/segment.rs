@@ -96,6 +96,9 @@ pub(crate) fn first_record_at_or_after(
     min_offset: i64,
     limit: usize,
 ) -> Result<Option<TimestampOffset>> {
+    if h.record_count <= 0 {
+        return Ok(None);
+    }
     if h.timestamp_type() == TimestampType::LogAppendTime {
         // Every record carries the batch's append time.
         let offset = h.base_offset.max(min_offset);
@@ -263,7 +266,7 @@ impl Segment {
     }
 
     fn rel(&self, offset: i64) -> u32 {
-        u32::try_from((offset - self.base_offset).max(0)).unwrap_or(u32::MAX)
+        u32::try_from(offset.saturating_sub(self.base_offset).max(0)).unwrap_or(u32::MAX)
     }
 
     /// File position to start scanning from for `offset`.
@@ -328,7 +331,43 @@ impl Segment {
         Ok(Some(Bytes::from(buf)))
     }
 
-    fn read_batch(&self, pos: u64, size: usize) -> Result<Vec<u8>> {
+    /// Calls `f` with the position and header of every batch from the one holding
+    /// `offset` (or the first after it) to the published end, until it returns `false`.
+    pub fn for_each_header_from(
+        &self,
+        offset: i64,
+        mut f: impl FnMut(u64, &BatchHeader) -> Result<bool>,
+    ) -> Result<()> {
+        let mut reader = HeaderReader::new(&self.log, self.size());
+        let mut pos = self.position_for(offset);
+        while let Some(h) = reader.header_at(pos)? {
+            if h.last_offset() >= offset && !f(pos, &h)? {
+                break;
+            }
+            pos += h.size() as u64;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with the position, header and bytes of every batch, in order, until
+    /// it returns `false`.
+    pub fn for_each_batch(
+        &self,
+        mut f: impl FnMut(u64, &BatchHeader, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut reader = HeaderReader::new(&self.log, self.size());
+        let mut pos = 0u64;
+        while let Some(h) = reader.header_at(pos)? {
+            let bytes = self.read_batch(pos, h.size())?;
+            if !f(pos, &h, &bytes)? {
+                break;
+            }
+            pos += h.size() as u64;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_batch(&self, pos: u64, size: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; size];
         self.log.read_exact_at(&mut buf, pos)?;
         Ok(buf)
@@ -422,6 +461,12 @@ impl Segment {
 
     pub fn is_deleted(&self) -> bool {
         self.deleted.load(Ordering::Acquire)
+    }
+
+    /// Marks the segment as replaced by a cleaned copy under the same file names:
+    /// no more fsyncs, and its files are not deleted (they are the copy's now).
+    pub fn mark_replaced(&self) {
+        self.deleted.store(true, Ordering::Release);
     }
 
     /// Removes the segment's files (open handles stay readable until dropped).

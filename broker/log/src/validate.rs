@@ -29,6 +29,8 @@ pub(crate) struct AppendContext {
     pub timestamp_type: TimestampType,
     pub now_ms: i64,
     pub leader_epoch: i32,
+    /// `cleanup.policy` includes `compact`: records without a key are rejected.
+    pub compacted: bool,
 }
 
 /// One batch of a [`PreparedAppend`].
@@ -44,6 +46,13 @@ pub(crate) struct PreparedBatch {
     pub max_timestamp: i64,
     /// Offset delta of the first record carrying `max_timestamp`.
     pub max_timestamp_delta: i32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub is_transactional: bool,
+    /// For a control batch: the coordinator epoch of its end-transaction marker
+    /// (-1 if it could not be read).
+    pub control_coordinator_epoch: Option<i32>,
 }
 
 impl PreparedBatch {
@@ -91,6 +100,7 @@ struct Checked<'a> {
     recompress_to: Option<u8>,
     max_timestamp: i64,
     max_timestamp_delta: i32,
+    control_coordinator_epoch: Option<i32>,
 }
 
 /// Validates `records` (one or more RecordBatch v2) and builds what will be stored.
@@ -213,22 +223,39 @@ fn check_batch<'a>(raw: &'a [u8], ctx: &AppendContext) -> Result<Checked<'a>> {
     let section = decompressed.as_deref().unwrap_or(payload);
     let mut expected_delta = 0i32;
     let mut bad_delta = None;
+    let mut keyless = false;
     let mut max_ts_delta = (i64::MIN, 0i32);
-    batch::for_each_record(section, header.record_count, |r| {
+    let mut control_coordinator_epoch = None;
+    let check_keys =
+        ctx.compacted && ctx.origin != AppendOrigin::Replication && !header.is_control();
+    batch::for_each_record_view(section, header.record_count, |r| {
         if r.offset_delta != expected_delta {
             bad_delta = Some((expected_delta, r.offset_delta));
-            return false;
+            return Ok(false);
+        }
+        if check_keys && r.key.is_none() {
+            keyless = true;
+            return Ok(false);
+        }
+        if header.is_control() && expected_delta == 0 {
+            control_coordinator_epoch = Some(end_txn_coordinator_epoch(r.value));
         }
         if r.timestamp_delta > max_ts_delta.0 {
             max_ts_delta = (r.timestamp_delta, r.offset_delta);
         }
         expected_delta += 1;
-        true
+        Ok(true)
     })?;
     if let Some((want, got)) = bad_delta {
         return Err(Error::InvalidRecord(format!(
             "record offset delta {got} where {want} was expected"
         )));
+    }
+    if keyless {
+        // Kafka's LogValidator.validateKey: INVALID_RECORD.
+        return Err(Error::InvalidRecord(
+            "Compacted topic cannot accept message without key".into(),
+        ));
     }
     let (max_timestamp, max_timestamp_delta) = if header.timestamp_type()
         == TimestampType::LogAppendTime
@@ -252,7 +279,17 @@ fn check_batch<'a>(raw: &'a [u8], ctx: &AppendContext) -> Result<Checked<'a>> {
         recompress_to,
         max_timestamp,
         max_timestamp_delta,
+        control_coordinator_epoch,
     })
+}
+
+/// The coordinator epoch of an end-transaction marker record's value (version i16,
+/// coordinatorEpoch i32), -1 when absent or malformed.
+pub(crate) fn end_txn_coordinator_epoch(value: Option<&[u8]>) -> i32 {
+    match value {
+        Some(v) if v.len() >= 6 => i32::from_be_bytes([v[2], v[3], v[4], v[5]]),
+        _ => -1,
+    }
 }
 
 fn rewrite(
@@ -325,6 +362,14 @@ fn rewrite(
             last_offset_delta: c.header.last_offset_delta,
             max_timestamp,
             max_timestamp_delta,
+            producer_id: c.header.producer_id,
+            producer_epoch: c.header.producer_epoch,
+            base_sequence: c.header.base_sequence,
+            is_transactional: c.header.is_transactional(),
+            control_coordinator_epoch: c
+                .header
+                .is_control()
+                .then(|| c.control_coordinator_epoch.unwrap_or(-1)),
         });
     }
     let log_append_time = match (ctx.origin, ctx.timestamp_type) {

@@ -258,7 +258,8 @@ fn recompresses_to_the_topic_codec() {
             let recs: Vec<Record> = (0..20)
                 .map(|j| {
                     let mut r = record((i * 20 + j) as u64, 1_000 + j as i64 * 7, 50 + j);
-                    r.producer_id = 42;
+                    // A producer per batch: each batch starts at sequence 0.
+                    r.producer_id = 42 + i as i64;
                     r.producer_epoch = 3;
                     r
                 })
@@ -272,7 +273,7 @@ fn recompresses_to_the_topic_codec() {
                 id,
                 "topic {topic:?} producer {producer:?}"
             );
-            assert_eq!(h.producer_id, 42);
+            assert_eq!(h.producer_id, 42 + i as i64);
             assert_eq!(h.producer_epoch, 3);
             assert_eq!(h.base_sequence, 0);
             assert!(crc_is_valid(&r.records));

@@ -92,6 +92,7 @@ pub fn handle(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(tn))
                 .with_topic_id(topic.id)
+                .with_is_internal(topic.is_internal())
                 .with_partitions(partitions)
                 .with_topic_authorized_operations(ALL_TOPIC_OPERATIONS),
         );

@@ -45,6 +45,7 @@ fn topic_entry(broker: &Broker, topic: &Topic, with_ops: bool) -> MetadataRespon
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(topic.name.clone()))))
         .with_topic_id(topic.id)
+        .with_is_internal(topic.is_internal())
         .with_partitions(partition_entries(broker, topic))
         .with_topic_authorized_operations(if with_ops {
             ALL_TOPIC_OPERATIONS

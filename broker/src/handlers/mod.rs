@@ -5,16 +5,27 @@ pub mod admin_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
+pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_topic_partitions;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -104,6 +115,17 @@ pub async fn handle(broker: &Arc<Broker>, req: DecodedRequest, listener: &str) -
         }
         RequestKind::DescribeLogDirs(r) => describe_log_dirs::handle(&ctx, r).into(),
         RequestKind::InitProducerId(r) => init_producer_id::handle(&ctx, r).await.into(),
+        RequestKind::FindCoordinator(r) => find_coordinator::handle(&ctx, r).await.into(),
+        RequestKind::JoinGroup(r) => join_group::handle(&ctx, r).await.into(),
+        RequestKind::SyncGroup(r) => sync_group::handle(&ctx, r).await.into(),
+        RequestKind::Heartbeat(r) => heartbeat::handle(&ctx, r).into(),
+        RequestKind::LeaveGroup(r) => leave_group::handle(&ctx, r).await.into(),
+        RequestKind::DescribeGroups(r) => describe_groups::handle(&ctx, r).into(),
+        RequestKind::ListGroups(r) => list_groups::handle(&ctx, r).into(),
+        RequestKind::DeleteGroups(r) => delete_groups::handle(&ctx, r).await.into(),
+        RequestKind::OffsetCommit(r) => offset_commit::handle(&ctx, r).await.into(),
+        RequestKind::OffsetFetch(r) => offset_fetch::handle(&ctx, r).into(),
+        RequestKind::OffsetDelete(r) => offset_delete::handle(&ctx, r).await.into(),
         _ => return Reply::Close(format!("{api:?} is not served")),
     };
     encode(api, &header, body)
@@ -136,6 +158,9 @@ pub fn log_error(e: &strom_log::Error) -> ApiError {
         E::InvalidRecord(_) => ResponseError::InvalidRecord,
         E::Closed => ResponseError::NotLeaderOrFollower,
         E::Io(_) => ResponseError::KafkaStorageError,
+        E::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
+        E::InvalidProducerEpoch(_) => ResponseError::InvalidProducerEpoch,
+        E::UnknownProducerId(_) => ResponseError::UnknownProducerId,
         #[allow(unreachable_patterns)]
         _ => ResponseError::UnknownServerError,
     };

@@ -163,3 +163,102 @@ impl Rng {
         self.next() % n.max(1)
     }
 }
+
+/// Now, in milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// A record with the given key and value (`None`: no key / a tombstone).
+pub fn kv(key: Option<&str>, value: Option<&str>, timestamp: i64) -> Record {
+    Record {
+        key: key.map(|k| Bytes::from(k.to_string())),
+        value: value.map(|v| Bytes::from(v.to_string())),
+        headers: Default::default(),
+        ..record(0, timestamp, 1)
+    }
+}
+
+/// An idempotent producer's batch: `records` with sequences `base_seq..` (wrapping).
+pub fn producer_batch(
+    producer_id: i64,
+    epoch: i16,
+    base_seq: i32,
+    records: &[Record],
+    compression: Compression,
+) -> Bytes {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Record {
+            producer_id,
+            producer_epoch: epoch,
+            offset: i as i64,
+            sequence: base_seq.wrapping_add(i as i32),
+            ..r.clone()
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .expect("encode batch");
+    buf.freeze()
+}
+
+/// `n` records (ids `first_id..`) of an idempotent producer, timestamped now.
+pub fn idem_batch(producer_id: i64, epoch: i16, base_seq: i32, first_id: u64, n: usize) -> Bytes {
+    let ts = now_ms();
+    let records: Vec<Record> = (0..n)
+        .map(|i| record(first_id + i as u64, ts, 10))
+        .collect();
+    producer_batch(producer_id, epoch, base_seq, &records, Compression::None)
+}
+
+/// Every record and every batch header from the log start to the high watermark,
+/// stepping over gaps and empty batches left by compaction.
+pub fn read_everything(log: &PartitionLog) -> (Vec<Record>, Vec<BatchHeader>) {
+    let mut records = Vec::new();
+    let mut batches = Vec::new();
+    let mut next = log.log_start_offset();
+    while next < log.high_watermark() {
+        let r = log.read(next, 64 * 1024, true).expect("read");
+        if r.records.is_empty() {
+            break;
+        }
+        for h in headers(&r.records) {
+            if h.last_offset() >= next {
+                batches.push(h);
+            }
+        }
+        for rec in decode(&r.records) {
+            if rec.offset >= next {
+                records.push(rec);
+            }
+        }
+        let last = headers(&r.records)
+            .last()
+            .map(|h| h.last_offset())
+            .expect("a batch");
+        next = next.max(last + 1);
+    }
+    (records, batches)
+}
+
+pub fn files_with(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}

@@ -45,7 +45,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The Java producer (non-idempotent; acks 0/1/all; every compression type) and
+ * The Java producer (default settings, so idempotent with acks=all; acks 0/1/all;
+ * every compression type) and
  * a group-less Java consumer (assign + seekToBeginning) against one strom-broker.
  */
 class ProducerConsumerTest {
@@ -149,6 +150,30 @@ class ProducerConsumerTest {
         assertTrue(records.stream().allMatch(r -> r.key() == null));
     }
 
+    @Test
+    void defaultProducerIsIdempotent() throws Exception {
+        String topic = "java-default-producer";
+        createTopic(topic, 1);
+        Properties props = BROKER.clientProps();
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        List<Future<RecordMetadata>> futures = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+            for (int i = 0; i < 100; i++) {
+                futures.add(producer.send(new ProducerRecord<>(topic, ("v" + i).getBytes(UTF_8))));
+            }
+            producer.flush();
+            for (int i = 0; i < futures.size(); i++) {
+                assertEquals(i, futures.get(i).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS).offset());
+            }
+        }
+        List<ConsumerRecord<byte[], byte[]>> records = consumeFromBeginning(topic, 1, 100);
+        assertEquals(100, records.size());
+        for (int i = 0; i < 100; i++) {
+            assertArrayEquals(("v" + i).getBytes(UTF_8), records.get(i).value());
+        }
+    }
+
     // --- helpers ---------------------------------------------------------------------
 
     static int expectedPartition(byte[] key, int partitions) {
@@ -162,7 +187,7 @@ class ProducerConsumerTest {
 
     static Properties producerProps(String acks, String compression) {
         Properties props = BROKER.clientProps();
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false); // no idempotent producer yet
+        // enable.idempotence is left at Java's default: on for acks=all, off for acks 0/1.
         props.put(ProducerConfig.ACKS_CONFIG, acks);
         props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
