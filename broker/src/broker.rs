@@ -612,6 +612,20 @@ mod tests {
     }
 
     #[test]
+    fn producer_ids_are_never_reused_across_restarts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = Broker::open(BrokerConfig::local(dir.path(), 0)).expect("open");
+        let first = b.allocate_producer_id().expect("id");
+        let second = b.allocate_producer_id().expect("id");
+        assert_eq!(second, first + 1);
+        b.close().expect("close");
+        let b = Broker::open(BrokerConfig::local(dir.path(), 0)).expect("reopen");
+        let third = b.allocate_producer_id().expect("id");
+        assert!(third > second, "{third} after {second}");
+        b.close().expect("close");
+    }
+
+    #[test]
     fn base64_matches_kafka() {
         assert_eq!(base64url(&[0u8; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(base64url(b"\xfb\xff"), "-_8");

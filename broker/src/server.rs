@@ -176,7 +176,7 @@ async fn serve_connection(
             match decode_request(frame.freeze()) {
                 Ok(req) => {
                     let api = req.api_key();
-                    let reply = handlers::handle(&broker, req, &listener).await;
+                    let reply = handlers::handle(&broker, req, &listener, peer).await;
                     match reply {
                         Reply::Now(frame) => {
                             let _ = tx.send(frame);

@@ -646,3 +646,31 @@ async fn alter_configs_of_a_missing_topic_is_unknown_topic() {
     assert_still_serves(&broker).await;
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_cannot_append_to_internal_topics() {
+    use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+    let broker = TestBroker::start().await;
+    let mut s = connect(broker.listen_addr()).await;
+    // FindCoordinator for a group creates __consumer_offsets.
+    let find = FindCoordinatorRequest::default()
+        .with_key_type(0)
+        .with_coordinator_keys(vec![StrBytes::from_static_str("some-group")]);
+    let resp = call(&mut s, 4, 1, &find).await;
+    assert_eq!(resp.coordinators[0].error_code, 0);
+    let request = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name("__consumer_offsets"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(record_batch("x").freeze()))])]);
+    let resp = call(&mut s, 9, 2, &request).await;
+    assert_eq!(
+        resp.responses[0].partition_responses[0].error_code, 17,
+        "INVALID_TOPIC_EXCEPTION: Cannot append to internal topic"
+    );
+    assert_still_serves(&broker).await;
+    broker.shutdown().await;
+}

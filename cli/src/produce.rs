@@ -382,9 +382,15 @@ pub async fn run(args: ProduceArgs) -> Result<()> {
             ("compression.type", args.compression.as_config()),
             // Same key, same partition as the Java client.
             ("partitioner", "murmur2_random"),
-            // TODO: turn idempotence on by default once the broker has
-            // idempotent producers (InitProducerId, sequence checks).
-            ("enable.idempotence", "false"),
+            // Like Kafka's console producer: idempotent when acks=all.
+            (
+                "enable.idempotence",
+                if args.acks.as_config() == "all" {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
             // As with Kafka's console producer, the broker decides whether
             // producing to a missing topic creates it.
             ("allow.auto.create.topics", "true"),

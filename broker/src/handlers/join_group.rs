@@ -83,8 +83,7 @@ fn response(version: i16, r: JoinResult) -> JoinGroupResponse {
     resp
 }
 
-/// The member's host as DescribeGroups shows it (Kafka: `/` and the client's
-/// address). The request context carries no peer address yet, so it is empty.
-fn client_host(_ctx: &Ctx<'_>) -> String {
-    String::new()
+/// The member's host as DescribeGroups shows it (Kafka: `/` and the client's address).
+fn client_host(ctx: &Ctx<'_>) -> String {
+    format!("/{}", ctx.peer.ip())
 }

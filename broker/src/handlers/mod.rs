@@ -55,6 +55,8 @@ pub struct Ctx<'a> {
     pub header: &'a RequestHeader,
     /// The listener name the request arrived on (selects the advertised endpoint).
     pub listener: &'a str,
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
 }
 
 impl Ctx<'_> {
@@ -79,13 +81,19 @@ fn encode(api: ApiKey, header: &RequestHeader, body: ResponseKind) -> Reply {
 }
 
 /// Handle one request.
-pub async fn handle(broker: &Arc<Broker>, req: DecodedRequest, listener: &str) -> Reply {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    req: DecodedRequest,
+    listener: &str,
+    peer: std::net::SocketAddr,
+) -> Reply {
     let api = req.api_key();
     let header = req.header;
     let ctx = Ctx {
         broker,
         header: &header,
         listener,
+        peer,
     };
     let span = tracing::debug_span!(
         "request",

@@ -85,6 +85,17 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
                 partitions_out.push(partition_error(pd.index, &ApiError::code(unknown_code)));
                 continue;
             };
+            if topic.as_ref().is_some_and(|t| t.is_internal()) {
+                // Kafka: clients may not append to internal topics.
+                partitions_out.push(partition_error(
+                    pd.index,
+                    &ApiError::new(
+                        ResponseError::InvalidTopicException,
+                        format!("Cannot append to internal topic {}", partition.topic),
+                    ),
+                ));
+                continue;
+            }
             let records = pd.records.unwrap_or_default();
             pending.push(append(broker.clone(), partition, records));
         }
