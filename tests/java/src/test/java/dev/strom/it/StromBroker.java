@@ -107,6 +107,7 @@ public final class StromBroker implements BeforeAllCallback, AfterAllCallback, T
             "node.id=" + NODE_ID,
             "listeners=PLAINTEXT://127.0.0.1:0",
             "log.dirs=" + logDir,
+            "group.initial.rebalance.delay.ms=0",
             ""));
         stderrFile = workDir.resolve("broker.stderr");
 
