@@ -1,160 +1,17 @@
 //! End-to-end tests of the `strom` binary against a real broker: one started
 //! in-process on port 0 (the client commands), or `strom up` itself.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{strom, strom_command, wait_with_deadline, Broker, Output, COMMAND_DEADLINE};
 use serde_json::Value;
-use strom_broker::{BrokerConfig, RunningBroker};
-
-/// How long one `strom` invocation may take before the test fails.
-const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
-
-/// A broker running in this test process, on its own runtime.
-struct Broker {
-    runtime: tokio::runtime::Runtime,
-    broker: Option<RunningBroker>,
-    bootstrap: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let broker = runtime
-            .block_on(strom_broker::start(BrokerConfig::local(dir.path(), 0)))
-            .expect("broker starts");
-        let bootstrap = broker.bootstrap_servers();
-        Broker {
-            runtime,
-            broker: Some(broker),
-            bootstrap,
-            _dir: dir,
-        }
-    }
-
-    /// Run `strom ARGS -b BOOTSTRAP`.
-    fn strom(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["-b", &self.bootstrap]);
-        strom(&all, stdin)
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(broker) = self.broker.take() {
-            let result = self.runtime.block_on(broker.shutdown());
-            if !thread::panicking() {
-                result.expect("broker shuts down cleanly");
-            }
-        }
-    }
-}
-
-/// What a finished `strom` run left behind.
-struct Output {
-    args: String,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    fn success(self) -> Output {
-        assert!(
-            self.status.success(),
-            "`strom {}` failed ({}):\nstdout:\n{}\nstderr:\n{}",
-            self.args,
-            self.status,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn failure(self) -> Output {
-        assert!(
-            !self.status.success(),
-            "`strom {}` should have failed:\nstdout:\n{}\nstderr:\n{}",
-            self.args,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-fn strom_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_strom"));
-    command.env_remove("STROM_BOOTSTRAP_SERVER");
-    command.env("RUST_LOG", "warn");
-    command
-}
-
-/// Read a pipe to its end on a thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-/// Wait for `child` to exit, killing it (and failing) after `deadline`.
-fn wait_with_deadline(child: Child, deadline: Duration, what: &str) -> ExitStatus {
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    let mut child = child;
-    thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    match rx.recv_timeout(deadline) {
-        Ok(status) => status.expect("wait for strom"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("`{what}` did not finish within {deadline:?}");
-        }
-    }
-}
-
-fn strom(args: &[&str], stdin: &[u8]) -> Output {
-    let shown = args.join(" ");
-    let mut child = strom_command()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn strom");
-    let mut input = child.stdin.take().expect("stdin");
-    let stdin = stdin.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-        // Dropping `input` closes the pipe: end of input.
-    });
-    let stdout = drain(child.stdout.take().expect("stdout"));
-    let stderr = drain(child.stderr.take().expect("stderr"));
-    let status = wait_with_deadline(child, COMMAND_DEADLINE, &format!("strom {shown}"));
-    let _ = writer.join();
-    Output {
-        args: shown,
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
-}
 
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()

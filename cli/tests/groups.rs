@@ -2,131 +2,27 @@
 //! committed offsets, log-end offsets, lag and the owning member, like
 //! `kafka-consumer-groups.sh --describe`; list, reset-offsets and delete.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::Broker;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
-use strom_broker::{BrokerConfig, RunningBroker};
 
-/// How long one `strom` invocation may take before the test fails.
-const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
 const STEP: Duration = Duration::from_secs(30);
 
-struct Broker {
-    runtime: tokio::runtime::Runtime,
-    broker: Option<RunningBroker>,
-    bootstrap: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let mut config = BrokerConfig::local(dir.path(), 0);
-        for (k, v) in [
-            ("group.initial.rebalance.delay.ms", "0"),
-            ("offsets.topic.num.partitions", "3"),
-        ] {
-            config.props.insert(k.into(), v.into());
-        }
-        let broker = runtime
-            .block_on(strom_broker::start(config))
-            .expect("broker starts");
-        let bootstrap = broker.bootstrap_servers();
-        Broker {
-            runtime,
-            broker: Some(broker),
-            bootstrap,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(broker) = self.broker.take() {
-            let result = self.runtime.block_on(broker.shutdown());
-            if !thread::panicking() {
-                result.expect("broker shuts down cleanly");
-            }
-        }
-    }
-}
-
-struct Output {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Run `strom ARGS -b BOOTSTRAP` to completion (with a deadline).
-fn strom(bootstrap: &str, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strom"))
-        .env_remove("STROM_BOOTSTRAP_SERVER")
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .args(["-b", bootstrap])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn strom");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut s = String::new();
-            let _ = pipe.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let status = match rx.recv_timeout(COMMAND_DEADLINE) {
-        Ok(status) => status.expect("wait for strom"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!(
-                "`strom {}` did not finish in {COMMAND_DEADLINE:?}",
-                args.join(" ")
-            );
-        }
-    };
-    Output {
-        success: status.success(),
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    }
-}
-
-fn ok(bootstrap: &str, args: &[&str]) -> String {
-    let out = strom(bootstrap, args);
-    assert!(
-        out.success,
-        "`strom {}` failed:\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
+fn start_broker() -> Broker {
+    Broker::start_with(&[
+        ("group.initial.rebalance.delay.ms", "0"),
+        ("offsets.topic.num.partitions", "3"),
+    ])
 }
 
 /// The describe table's rows by partition: the columns after GROUP and TOPIC.
@@ -162,11 +58,13 @@ fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 
 #[test]
 fn describe_shows_lag_and_members_and_reset_moves_offsets() {
-    let broker = Broker::start();
+    let broker = start_broker();
     let b = broker.bootstrap.as_str();
+    // Run `strom ARGS -b BOOTSTRAP`, which must succeed; its stdout.
+    let ok = |args: &[&str]| broker.strom(args, b"").success().stdout;
     let topic = format!("cli-groups-{}", std::process::id());
     let group = format!("cli-group-{}", std::process::id());
-    ok(b, &["topics", "create", &topic, "--partitions", "2"]);
+    ok(&["topics", "create", &topic, "--partitions", "2"]);
 
     // 10 records in partition 0, 4 in partition 1.
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
@@ -200,7 +98,7 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
     c.commit(&tpl, CommitMode::Sync).expect("commit");
     drop(c);
 
-    let out = ok(b, &["groups", "describe", &group]);
+    let out = ok(&["groups", "describe", &group]);
     assert!(
         out.contains(&format!("Consumer group '{group}' has no active members.")),
         "{out}"
@@ -226,7 +124,7 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
     let rows = describe_rows(&out, &topic);
     assert_eq!(rows[&0], ["7", "10", "3", "-", "-", "-"], "{out}");
     assert_eq!(rows[&1], ["4", "4", "0", "-", "-", "-"], "{out}");
-    assert!(ok(b, &["groups", "list"]).lines().any(|l| l == group));
+    assert!(ok(&["groups", "list"]).lines().any(|l| l == group));
 
     // With a member: its id and client id own the partitions.
     let member = Arc::new(consumer(b, &group, "cli-test-member"));
@@ -242,7 +140,7 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
     };
     let mut out = String::new();
     wait_for("the member owns both partitions", || {
-        out = ok(b, &["groups", "describe", &group]);
+        out = ok(&["groups", "describe", &group]);
         let rows = describe_rows(&out, &topic);
         rows.len() == 2
             && rows
@@ -255,26 +153,26 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
         !rows[&0][3].is_empty() && rows[&0][3] != "-",
         "consumer id: {out}"
     );
-    assert!(ok(b, &["groups", "list", "--state"])
+    assert!(ok(&["groups", "list", "--state"])
         .lines()
         .any(|l| l.split_whitespace().collect::<Vec<_>>() == [group.as_str(), "Stable"]));
     // No resets (and no deletion) while the group has members.
-    let refused = strom(
-        b,
-        &[
-            "groups",
-            "reset-offsets",
-            &group,
-            "--topic",
-            &topic,
-            "--to-earliest",
-            "--execute",
-        ],
-    );
-    assert!(!refused.success);
+    let refused = broker
+        .strom(
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "--topic",
+                &topic,
+                "--to-earliest",
+                "--execute",
+            ],
+            b"",
+        )
+        .failure();
     assert!(refused.stderr.contains("inactive"), "{}", refused.stderr);
-    let refused = strom(b, &["groups", "delete", &group]);
-    assert!(!refused.success);
+    let refused = broker.strom(&["groups", "delete", &group], b"").failure();
     assert!(
         refused.stderr.contains("NON_EMPTY_GROUP"),
         "{}",
@@ -286,17 +184,14 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
     drop(member); // leaves the group
 
     // Dry run (the default): shows the new offsets, commits nothing.
-    let out = ok(
-        b,
-        &[
-            "groups",
-            "reset-offsets",
-            &group,
-            "--topic",
-            &topic,
-            "--to-earliest",
-        ],
-    );
+    let out = ok(&[
+        "groups",
+        "reset-offsets",
+        &group,
+        "--topic",
+        &topic,
+        "--to-earliest",
+    ]);
     let new: Vec<Vec<&str>> = out
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
@@ -309,24 +204,21 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
             [group.as_str(), topic.as_str(), "1", "0"]
         ]
     );
-    let rows = describe_rows(&ok(b, &["groups", "describe", &group]), &topic);
+    let rows = describe_rows(&ok(&["groups", "describe", &group]), &topic);
     assert_eq!(rows[&0][..3], ["7", "10", "3"]);
 
     // --execute: to offset 2 (partition 1 only has 4), shift, latest.
-    ok(
-        b,
-        &[
-            "groups",
-            "reset-offsets",
-            &group,
-            "--topic",
-            &topic,
-            "--to-offset",
-            "2",
-            "--execute",
-        ],
-    );
-    let rows = describe_rows(&ok(b, &["groups", "describe", &group]), &topic);
+    ok(&[
+        "groups",
+        "reset-offsets",
+        &group,
+        "--topic",
+        &topic,
+        "--to-offset",
+        "2",
+        "--execute",
+    ]);
+    let rows = describe_rows(&ok(&["groups", "describe", &group]), &topic);
     assert_eq!(
         (rows[&0][..3].to_vec(), rows[&1][..3].to_vec()),
         (
@@ -334,41 +226,34 @@ fn describe_shows_lag_and_members_and_reset_moves_offsets() {
             vec!["2".to_string(), "4".into(), "2".into()]
         )
     );
-    ok(
-        b,
-        &[
-            "groups",
-            "reset-offsets",
-            &group,
-            "--topic",
-            &format!("{topic}:1"),
-            "--shift-by",
-            "-1",
-            "--execute",
-        ],
-    );
-    let rows = describe_rows(&ok(b, &["groups", "describe", &group]), &topic);
+    ok(&[
+        "groups",
+        "reset-offsets",
+        &group,
+        "--topic",
+        &format!("{topic}:1"),
+        "--shift-by",
+        "-1",
+        "--execute",
+    ]);
+    let rows = describe_rows(&ok(&["groups", "describe", &group]), &topic);
     assert_eq!((rows[&0][0].as_str(), rows[&1][0].as_str()), ("2", "1"));
-    ok(
-        b,
-        &[
-            "groups",
-            "reset-offsets",
-            &group,
-            "--all-topics",
-            "--to-latest",
-            "--execute",
-        ],
-    );
-    let rows = describe_rows(&ok(b, &["groups", "describe", &group]), &topic);
+    ok(&[
+        "groups",
+        "reset-offsets",
+        &group,
+        "--all-topics",
+        "--to-latest",
+        "--execute",
+    ]);
+    let rows = describe_rows(&ok(&["groups", "describe", &group]), &topic);
     assert_eq!((rows[&0][2].as_str(), rows[&1][2].as_str()), ("0", "0"));
 
     // Delete: gone from the list; describe says it does not exist.
-    let out = ok(b, &["groups", "delete", &group]);
+    let out = ok(&["groups", "delete", &group]);
     assert!(out.contains("was successful"), "{out}");
-    assert!(!ok(b, &["groups", "list"]).lines().any(|l| l == group));
-    let missing = strom(b, &["groups", "describe", &group]);
-    assert!(!missing.success);
+    assert!(!ok(&["groups", "list"]).lines().any(|l| l == group));
+    let missing = broker.strom(&["groups", "describe", &group], b"").failure();
     assert!(
         missing.stderr.contains("does not exist"),
         "{}",
