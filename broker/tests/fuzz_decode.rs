@@ -84,6 +84,7 @@ use kafka_protocol::messages::produce_request::{
 };
 use kafka_protocol::messages::sync_group_request::{SyncGroupRequest, SyncGroupRequestAssignment};
 use kafka_protocol::messages::{ApiKey, BrokerId, GroupId, RequestHeader, RequestKind, TopicName};
+use kafka_protocol::messages::{InitProducerIdRequest, ProducerId, TransactionalId};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
@@ -91,38 +92,14 @@ use kafka_protocol::records::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strom_broker::codec::decode_request;
-use strom_broker::handlers::api_versions::supported_range;
+use strom_broker::handlers::api_versions::{supported_range, SUPPORTED};
 use uuid::Uuid;
 
-/// The APIs the broker serves; each gets seeds at every version it serves.
-const SERVED: [ApiKey; 26] = [
-    ApiKey::ApiVersions,
-    ApiKey::Metadata,
-    ApiKey::Produce,
-    ApiKey::Fetch,
-    ApiKey::ListOffsets,
-    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics,
-    ApiKey::CreatePartitions,
-    ApiKey::DeleteRecords,
-    ApiKey::DescribeConfigs,
-    ApiKey::AlterConfigs,
-    ApiKey::IncrementalAlterConfigs,
-    ApiKey::DescribeCluster,
-    ApiKey::DescribeTopicPartitions,
-    ApiKey::DescribeLogDirs,
-    ApiKey::FindCoordinator,
-    ApiKey::JoinGroup,
-    ApiKey::SyncGroup,
-    ApiKey::Heartbeat,
-    ApiKey::LeaveGroup,
-    ApiKey::DescribeGroups,
-    ApiKey::ListGroups,
-    ApiKey::DeleteGroups,
-    ApiKey::OffsetCommit,
-    ApiKey::OffsetFetch,
-    ApiKey::OffsetDelete,
-];
+/// The APIs the broker serves (exactly what it advertises); each gets seeds at
+/// every version it serves.
+fn served() -> impl Iterator<Item = ApiKey> {
+    SUPPORTED.iter().map(|&(api, _, _)| api)
+}
 
 /// A decode may not take longer than this.
 const MAX_DECODE_TIME: Duration = Duration::from_secs(1);
@@ -777,6 +754,17 @@ fn bodies(api: ApiKey) -> Vec<RequestKind> {
                         OffsetDeleteRequestPartition::default().with_partition_index(3),
                     ])]),
         )],
+        ApiKey::InitProducerId => vec![
+            RequestKind::InitProducerId(
+                InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+            ),
+            RequestKind::InitProducerId(
+                InitProducerIdRequest::default()
+                    .with_transactional_id(Some(TransactionalId(s("txn"))))
+                    .with_producer_id(ProducerId(7))
+                    .with_producer_epoch(3),
+            ),
+        ],
         other => panic!("no seed bodies for {other:?}"),
     }
 }
@@ -799,7 +787,7 @@ fn encode_frame(
 fn seeds() -> Vec<Seed> {
     let mut out = Vec::new();
     let mut correlation_id = 1;
-    for api in SERVED {
+    for api in served() {
         let range = supported_range(api).unwrap_or_else(|| api.valid_versions());
         for version in range.min..=range.max {
             let before = out.len();
@@ -958,7 +946,7 @@ fn mutate(rng: &mut StdRng, input: &mut Vec<u8>, seeds: &[Seed]) -> &'static str
             "header version"
         }
         12 if len >= 2 => {
-            let api = SERVED[rng.gen_range(0..SERVED.len())] as i16;
+            let api = SUPPORTED[rng.gen_range(0..SUPPORTED.len())].0 as i16;
             input[0..2].copy_from_slice(&api.to_be_bytes());
             "header api key"
         }

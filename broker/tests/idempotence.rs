@@ -106,24 +106,70 @@ fn proxied_config(dir: &std::path::Path, proxy_port: u16) -> BrokerConfig {
     BrokerConfig::from_properties(props).expect("config")
 }
 
+/// A broker behind the connection-cutting proxy.
+struct Proxied {
+    broker: Option<strom_broker::RunningBroker>,
+    dir: tempfile::TempDir,
+    proxy_port: u16,
+    target: Target,
+    /// How many more Produce answers the proxy swallows.
+    drops: Arc<AtomicUsize>,
+    /// Notified each time the proxy swallowed one.
+    dropped: Arc<Notify>,
+    bootstrap: String,
+}
+
+impl Proxied {
+    async fn start(drops: usize) -> Self {
+        let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let proxy_port = proxy.local_addr().expect("addr").port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broker = strom_broker::start(proxied_config(dir.path(), proxy_port))
+            .await
+            .expect("start");
+        let target = Arc::new(std::sync::Mutex::new(broker.listen_addrs()[0]));
+        let drops = Arc::new(AtomicUsize::new(drops));
+        let dropped = Arc::new(Notify::new());
+        tokio::spawn(run_proxy(
+            proxy,
+            target.clone(),
+            drops.clone(),
+            dropped.clone(),
+        ));
+        Self {
+            broker: Some(broker),
+            dir,
+            proxy_port,
+            target,
+            drops,
+            dropped,
+            bootstrap: format!("127.0.0.1:{proxy_port}"),
+        }
+    }
+
+    /// Stop the broker and start it again on the same data (on a new port).
+    async fn restart(&mut self) {
+        if let Some(b) = self.broker.take() {
+            b.shutdown().await.expect("shutdown");
+        }
+        let broker = strom_broker::start(proxied_config(self.dir.path(), self.proxy_port))
+            .await
+            .expect("restart");
+        *self.target.lock().expect("lock") = broker.listen_addrs()[0];
+        self.broker = Some(broker);
+    }
+
+    async fn shutdown(mut self) {
+        if let Some(b) = self.broker.take() {
+            b.shutdown().await.expect("shutdown");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_batches_after_lost_answers_are_not_duplicated() {
-    let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let proxy_port = proxy.local_addr().expect("addr").port();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let broker = strom_broker::start(proxied_config(dir.path(), proxy_port))
-        .await
-        .expect("start");
-    let broker_addr = broker.listen_addrs()[0];
-    let drops = Arc::new(AtomicUsize::new(3));
-    let target = Arc::new(std::sync::Mutex::new(broker_addr));
-    tokio::spawn(run_proxy(
-        proxy,
-        target,
-        drops.clone(),
-        Arc::new(Notify::new()),
-    ));
-    let bootstrap = format!("127.0.0.1:{proxy_port}");
+    let proxied = Proxied::start(3).await;
+    let bootstrap = proxied.bootstrap.clone();
 
     let topic = unique_name("idempotent");
     create_topic(&admin(&bootstrap), &topic, 2, &[]).await;
@@ -156,7 +202,7 @@ async fn retried_batches_after_lost_answers_are_not_duplicated() {
             .expect("every record is acknowledged");
     }
     assert_eq!(
-        drops.load(Ordering::SeqCst),
+        proxied.drops.load(Ordering::SeqCst),
         0,
         "the proxy cut connections after appends"
     );
@@ -174,27 +220,13 @@ async fn retried_batches_after_lost_answers_are_not_duplicated() {
             }
         }
     }
-    broker.shutdown().await.expect("shutdown");
+    proxied.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_broker_restart_is_still_a_duplicate() {
-    let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let proxy_port = proxy.local_addr().expect("addr").port();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let broker = strom_broker::start(proxied_config(dir.path(), proxy_port))
-        .await
-        .expect("start");
-    let target = Arc::new(std::sync::Mutex::new(broker.listen_addrs()[0]));
-    let drops = Arc::new(AtomicUsize::new(0));
-    let dropped = Arc::new(Notify::new());
-    tokio::spawn(run_proxy(
-        proxy,
-        target.clone(),
-        drops.clone(),
-        dropped.clone(),
-    ));
-    let bootstrap = format!("127.0.0.1:{proxy_port}");
+    let mut proxied = Proxied::start(0).await;
+    let bootstrap = proxied.bootstrap.clone();
     let topic = unique_name("idempotent-restart");
     create_topic(&admin(&bootstrap), &topic, 1, &[]).await;
     let producer = producer(
@@ -207,19 +239,15 @@ async fn a_retry_after_a_broker_restart_is_still_a_duplicate() {
     );
     produce_one(&producer, &topic, "k", "first").await;
     // The next answer is lost; the broker restarts before the producer retries.
-    drops.store(1, Ordering::SeqCst);
+    proxied.drops.store(1, Ordering::SeqCst);
     let pending = producer
         .send_result(FutureRecord::to(&topic).key("k").payload("retried"))
         .map_err(|(e, _)| e)
         .expect("queued");
-    tokio::time::timeout(STEP_TIMEOUT, dropped.notified())
+    tokio::time::timeout(STEP_TIMEOUT, proxied.dropped.notified())
         .await
         .expect("the proxy swallowed an answer");
-    broker.shutdown().await.expect("shutdown");
-    let broker = strom_broker::start(proxied_config(dir.path(), proxy_port))
-        .await
-        .expect("restart");
-    *target.lock().expect("lock") = broker.listen_addrs()[0];
+    proxied.restart().await;
     let delivery = pending
         .await
         .expect("delivery future")
@@ -233,5 +261,5 @@ async fn a_retry_after_a_broker_restart_is_still_a_duplicate() {
     let records = read_all(&bootstrap, &topic, STEP_TIMEOUT).await;
     let values: Vec<&str> = records[&0].iter().map(payload_str).collect();
     assert_eq!(values, ["first", "retried"], "stored exactly once");
-    broker.shutdown().await.expect("shutdown");
+    proxied.shutdown().await;
 }

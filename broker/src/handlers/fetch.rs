@@ -15,7 +15,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use uuid::Uuid;
 
 use super::{blocking, log_error, Ctx};
-use crate::broker::{ApiError, Broker, Partition};
+use crate::broker::{ApiError, Partition};
 
 /// One partition to read, resolved.
 struct Wanted {
@@ -80,8 +80,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
         tokio::pin!(notified);
         notified.as_mut().enable();
         let w = wanted.clone();
-        let b = broker.clone();
-        let results = match blocking(move || read_all(&b, &w, response_max)).await {
+        let results = match blocking(move || read_all(&w, response_max)).await {
             Ok(r) => r,
             Err(e) => {
                 return FetchResponse::default().with_error_code(e.code.code());
@@ -122,7 +121,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
 }
 
 /// Read every wanted partition once (blocking).
-fn read_all(_broker: &Broker, wanted: &[Wanted], response_max: usize) -> Vec<PartitionData> {
+fn read_all(wanted: &[Wanted], response_max: usize) -> Vec<PartitionData> {
     let mut budget = response_max;
     let mut have_data = false;
     wanted

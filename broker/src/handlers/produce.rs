@@ -14,7 +14,7 @@ use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, Response
 use kafka_protocol::protocol::StrBytes;
 
 use super::{blocking, log_error, Ctx, Reply};
-use crate::broker::{ApiError, Broker, Partition};
+use crate::broker::{ApiError, Partition};
 use crate::codec::encode_response;
 
 /// The outcome of one partition's append.
@@ -97,7 +97,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
                 continue;
             }
             let records = pd.records.unwrap_or_default();
-            pending.push(append(broker.clone(), partition, records));
+            pending.push(append(partition, records));
         }
         for (partition, result) in futures::future::join_all(pending).await {
             match result {
@@ -184,7 +184,6 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
 }
 
 async fn append(
-    _broker: Arc<Broker>,
     partition: Arc<Partition>,
     records: Bytes,
 ) -> (Arc<Partition>, Result<strom_log::AppendInfo, ApiError>) {
