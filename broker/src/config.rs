@@ -24,7 +24,7 @@ pub struct BrokerConfig {
     pub listeners: Vec<String>,
     /// `advertised.listeners`; when absent the bound listeners are advertised.
     pub advertised_listeners: Option<Vec<String>>,
-    /// `log.dirs` (or `log.dir`): data directories; the first one holds the metadata log.
+    /// `log.dirs` (or `log.dir`): the data directory (exactly one for now).
     pub log_dirs: Vec<PathBuf>,
     /// Every property as given, by Kafka name.
     pub props: BTreeMap<String, String>,
@@ -102,6 +102,12 @@ impl BrokerConfig {
         .collect();
         if log_dirs.is_empty() {
             bail!("log.dirs: at least one directory is required");
+        }
+        if log_dirs.len() > 1 {
+            bail!(
+                "log.dirs: {} directories given; Strom stores all partitions in one data directory for now, so list exactly one",
+                log_dirs.len()
+            );
         }
         let config = Self {
             node_id,
@@ -313,6 +319,7 @@ mod tests {
         let file = dir.path().join("server.properties");
         std::fs::write(&file, "node.id=2\nlog.dirs=/tmp/x\nnum.partitions=3\n").expect("write");
         let c = BrokerConfig::load(Some(&file), &["num.partitions=6".into()]).expect("load");
+        assert!(BrokerConfig::load(Some(&file), &["log.dirs=/a,/b".into()]).is_err());
         assert_eq!(c.node_id, 2);
         assert_eq!(c.num_partitions(), 6);
         assert_eq!(c.log_dirs, vec![PathBuf::from("/tmp/x")]);

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The APIs this broker must advertise and serve.
-const SERVED: [ApiKey; 26] = [
+const SERVED: [ApiKey; 27] = [
     ApiKey::ApiVersions,
     ApiKey::Metadata,
     ApiKey::Produce,
@@ -55,6 +55,7 @@ const SERVED: [ApiKey; 26] = [
     ApiKey::OffsetCommit,
     ApiKey::OffsetFetch,
     ApiKey::OffsetDelete,
+    ApiKey::InitProducerId,
 ];
 
 fn topic_name(s: &str) -> TopicName {
@@ -329,6 +330,11 @@ async fn api_versions_advertises_served_apis_and_answers_newer_clients_in_v0() {
         };
         let resp = call(&mut s, version, 10 + version as i32, &req).await;
         assert_eq!(resp.error_code, 0, "ApiVersions v{version}");
+        assert_eq!(
+            resp.api_keys.len(),
+            SERVED.len(),
+            "ApiVersions v{version} advertises exactly the served APIs"
+        );
         for api in SERVED {
             let entry = resp
                 .api_keys

@@ -4,7 +4,7 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::metadata::this_broker;
+use super::metadata::{this_broker, ALL_CLUSTER_OPERATIONS};
 use super::{Ctx, AUTHORIZED_OPERATIONS_OMITTED};
 
 pub fn handle(ctx: &Ctx<'_>, req: DescribeClusterRequest) -> DescribeClusterResponse {
@@ -18,7 +18,11 @@ pub fn handle(ctx: &Ctx<'_>, req: DescribeClusterRequest) -> DescribeClusterResp
             .with_host(StrBytes::from_string(host))
             .with_port(port)
             .with_rack(broker.config.rack().map(StrBytes::from_string))])
-        .with_cluster_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED);
+        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations {
+            ALL_CLUSTER_OPERATIONS
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        });
     if ctx.version() >= 1 {
         resp.endpoint_type = req.endpoint_type;
     }

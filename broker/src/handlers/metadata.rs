@@ -54,9 +54,24 @@ fn topic_entry(broker: &Broker, topic: &Topic, with_ops: bool) -> MetadataRespon
         })
 }
 
-/// Without ACLs every operation is allowed: READ, WRITE, CREATE, DELETE, ALTER,
-/// DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (bits 3..=10 of Kafka's AclOperation).
-pub const ALL_TOPIC_OPERATIONS: i32 = 0b111_1111_1000;
+/// Without ACLs every operation is allowed. Bits are Kafka's AclOperation codes:
+/// READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10,
+/// ALTER_CONFIGS 11 for topics.
+pub const ALL_TOPIC_OPERATIONS: i32 = ops(&[3, 4, 5, 6, 7, 8, 10, 11]);
+
+/// For the cluster: CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9,
+/// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+pub const ALL_CLUSTER_OPERATIONS: i32 = ops(&[5, 7, 8, 9, 10, 11, 12]);
+
+const fn ops(codes: &[u8]) -> i32 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < codes.len() {
+        bits |= 1 << codes[i];
+        i += 1;
+    }
+    bits
+}
 
 pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
     let broker = ctx.broker;
@@ -97,7 +112,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
         .with_controller_id(BrokerId(broker.node_id))
         .with_topics(topics);
     if req.include_cluster_authorized_operations && (8..=10).contains(&version) {
-        resp.cluster_authorized_operations = 0;
+        resp.cluster_authorized_operations = ALL_CLUSTER_OPERATIONS;
     }
     resp
 }
