@@ -5,14 +5,19 @@
 #
 # Stages, in order, failing fast:
 #   1. lint         cargo fmt --check; cargo clippy -D warnings
-#   2. rust         cargo build --workspace --all-targets (once); cargo test --workspace
-#   3. deps         scripts/install-test-deps.sh (.venv, Maven dependencies)
-#   4. python       pytest tests/python            (kafka-python vs `strom up`)
-#   5. java         mvn test in tests/java         (kafka-clients vs `strom-broker`)
+#   2. rust         cargo build --workspace --all-targets (once); cargo test --workspace;
+#                   bench/run.py --smoke (seconds, Strom only: the bench program works)
+#   3. deps         scripts/install-test-deps.sh (each client suite's install.sh)
+#   4. <suite>...   tests/clients/<suite>/run.sh for each of $CLIENT_SUITES: real
+#                   Kafka clients against strom-broker / `strom up` processes
+#   5. matrix       tests/clients/matrix.py writes the compatibility matrix from the
+#                   reports; CI fails when docs/compatibility.md is stale, a local
+#                   full run refreshes it
 # The suites use the binaries stage 2 built (STROM_BIN, STROM_BROKER_BIN).
+# Logs and reports: $CARGO_TARGET_DIR/test-logs/ (cargo-test.log, clients/).
 #
 # Env:
-#   STROM_SKIP_LINT=1 STROM_SKIP_RUST=1 STROM_SKIP_PYTHON=1 STROM_SKIP_JAVA=1
+#   STROM_SKIP_LINT=1 STROM_SKIP_RUST=1 STROM_SKIP_<SUITE>=1 (e.g. STROM_SKIP_JAVA=1)
 #                   skip a stage locally (ignored when CI=true: CI runs everything;
 #                   STROM_SKIP_RUST skips `cargo test`, never the build)
 #   STROM_FUZZ_SECS how long the fuzz test runs (default 60)
@@ -32,7 +37,9 @@ START=$(date +%s)
 STAGE_START=$START
 STAGE=""
 STAGE_N=0
-STAGES=5
+# The cross-language client suites, in the order they run (tests/clients/<suite>/).
+CLIENT_SUITES="python java node"
+STAGES=$((4 + $(wc -w <<<"$CLIENT_SUITES")))
 SUMMARY=()   # per-suite result lines
 
 header() { # header NAME DESCRIPTION
@@ -103,19 +110,26 @@ cargo_counts() { # cargo_counts LOG -> "passed failed ignored"
          END { printf "%d %d %d\n", p, f, s }' "$1"
 }
 
-# JUnit XML reports (pytest --junitxml, Surefire), summed.
-junit_counts() { # junit_counts FILE... -> "passed failed skipped"
-    python3 - "$@" <<'PY'
-import sys, xml.etree.ElementTree as ET
-tests = failed = skipped = 0
-for path in sys.argv[1:]:
-    root = ET.parse(path).getroot()
-    suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
-    for s in suites:
-        tests += int(s.get("tests", 0))
-        failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
-        skipped += int(s.get("skipped", 0))
-print(tests - failed - skipped, failed, skipped)
+# Test counts of one suite's reports under REPORT_DIR (python.xml, java/*.xml, go.json...).
+suite_counts() { # suite_counts REPORT_DIR SUITE -> "passed failed skipped"
+    python3 - "$1" "$2" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+from pathlib import Path
+d, suite = Path(sys.argv[1]), sys.argv[2]
+p = f = s = 0
+for path in sorted(d.glob(f"{suite}.xml")) + sorted(d.glob(f"{suite}/*.xml")):
+    for case in ET.parse(path).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None: f += 1
+        elif case.find("skipped") is not None: s += 1
+        else: p += 1
+for path in sorted(d.glob(f"{suite}.json")):
+    for line in path.read_text(errors="replace").splitlines():
+        try: e = json.loads(line)
+        except ValueError: continue
+        if e.get("Test") and "/" not in e["Test"]:
+            a = e.get("Action")
+            p += a == "pass"; f += a == "fail"; s += a == "skip"
+print(p, f, s)
 PY
 }
 
@@ -132,7 +146,8 @@ header rust "cargo build --workspace --all-targets; cargo test --workspace"
 cargo build --workspace --all-targets || fail "cargo build failed"
 export STROM_BROKER_BIN="$TARGET_DIR/debug/strom-broker"
 export STROM_BIN="$TARGET_DIR/debug/strom"
-for bin in "$STROM_BROKER_BIN" "$STROM_BIN"; do
+export STROM_BENCH_BIN="$TARGET_DIR/debug/strom-bench"
+for bin in "$STROM_BROKER_BIN" "$STROM_BIN" "$STROM_BENCH_BIN"; do
     [[ -x "$bin" ]] || fail "cargo build did not produce $bin"
 done
 echo "built: STROM_BROKER_BIN=$STROM_BROKER_BIN STROM_BIN=$STROM_BIN"
@@ -145,6 +160,10 @@ if ! skipping RUST; then
     }
     read -r p f s < <(cargo_counts "$LOG_DIR/cargo-test.log")
     add_counts "cargo test" "$p" "$f" "$s"
+    # The benchmark program must keep working: a seconds-long run, Strom only.
+    python3 bench/run.py --smoke --systems strom,strom-pagecache > "$LOG_DIR/bench-smoke.log" 2>&1 \
+        || { tail -30 "$LOG_DIR/bench-smoke.log"; fail "bench/run.py --smoke failed (log: $LOG_DIR/bench-smoke.log)"; }
+    echo "bench smoke run: ok (log: $LOG_DIR/bench-smoke.log)"
     stage_done
 fi
 
@@ -153,46 +172,47 @@ header deps "scripts/install-test-deps.sh"
 scripts/install-test-deps.sh || fail "installing test dependencies failed"
 stage_done
 
-# --- 4. Python suite --------------------------------------------------------------
-header python "pytest tests/python (kafka-python against strom up)"
-if ! skipping PYTHON; then
-    report="$LOG_DIR/pytest.xml"
-    rm -f "$report"
+# --- 4... client suites ------------------------------------------------------------
+# tests/clients/<suite>/run.sh REPORT_DIR runs one suite against strom-broker processes
+# it starts itself and writes JUnit XML (or `go test -json`) under REPORT_DIR.
+REPORT_DIR="$LOG_DIR/clients"
+rm -rf "$REPORT_DIR"
+mkdir -p "$REPORT_DIR"
+ALL_SUITES_RAN=1
+for suite in $CLIENT_SUITES; do
+    header "$suite" "tests/clients/$suite/run.sh"
+    var="$(echo "$suite" | tr '[:lower:]-' '[:upper:]_')"
+    if skipping "$var"; then
+        ALL_SUITES_RAN=0
+        continue
+    fi
     set +e
-    .venv/bin/pytest tests/python -q --junitxml="$report"
+    "tests/clients/$suite/run.sh" "$REPORT_DIR"
     code=$?
     set -e
-    if [[ -f "$report" ]]; then
-        read -r p f s < <(junit_counts "$report")
-        add_counts "python (pytest)" "$p" "$f" "$s"
-    fi
-    case $code in
-        0) stage_done ;;
-        5) fail "pytest collected no tests in tests/python" ;;
-        *) fail "pytest exited $code" ;;
-    esac
-fi
+    read -r p f s < <(suite_counts "$REPORT_DIR" "$suite")
+    add_counts "$suite" "$p" "$f" "$s"
+    [[ $code -eq 0 ]] || fail "tests/clients/$suite/run.sh exited $code (reports: $REPORT_DIR)"
+    ((p + f > 0)) || fail "the $suite suite ran no tests"
+    stage_done
+done
 
-# --- 5. Java suite ----------------------------------------------------------------
-header java "mvn test in tests/java (kafka-clients against strom-broker)"
-if ! skipping JAVA; then
-    reports=tests/java/target/surefire-reports
-    rm -rf "$reports"
-    set +e
-    # Not -q: Surefire's "Tests run: N, Failures: ..." lines are INFO-level.
-    # (sed drops the colour resets Maven 3.8 prints even in batch mode.)
-    mvn -B -ntp -f tests/java/pom.xml test 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g'
-    code=${PIPESTATUS[0]}
-    set -e
-    shopt -s nullglob
-    xmls=("$reports"/TEST-*.xml)
-    shopt -u nullglob
-    if ((${#xmls[@]} > 0)); then
-        read -r p f s < <(junit_counts "${xmls[@]}")
-        add_counts "java (surefire)" "$p" "$f" "$s"
+# --- last: the compatibility matrix --------------------------------------------------
+header matrix "tests/clients/matrix.py -> docs/compatibility.md"
+if ((ALL_SUITES_RAN == 0)) || [[ "${STROM_SKIP_RUST:-0}" == "1" && "${CI:-}" != "true" ]]; then
+    echo "skipped: not every suite ran, so the matrix would be incomplete"
+    SUMMARY+=("matrix: skipped")
+else
+    check=()
+    # CI fails on a stale docs/compatibility.md; a local full run refreshes it.
+    [[ "${CI:-}" == "true" ]] && check=(--check docs/compatibility.md)
+    python3 tests/clients/matrix.py --reports "$LOG_DIR" --out "$LOG_DIR/compatibility.md" "${check[@]}" \
+        || fail "the compatibility matrix has failed or untested cells, or docs/compatibility.md is stale (see above; generated: $LOG_DIR/compatibility.md)"
+    if [[ "${CI:-}" != "true" ]] && ! cmp -s "$LOG_DIR/compatibility.md" docs/compatibility.md; then
+        cp "$LOG_DIR/compatibility.md" docs/compatibility.md
+        echo "updated docs/compatibility.md (commit it)"
     fi
-    [[ $code -eq 0 ]] || fail "mvn test exited $code (reports: $reports)"
-    ((${#xmls[@]} > 0)) || fail "Surefire ran no test classes"
+    SUMMARY+=("matrix: ok")
     stage_done
 fi
 

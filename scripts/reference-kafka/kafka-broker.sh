@@ -89,7 +89,9 @@ config="$data_dir/../kraft-server.properties"
     for k in "${!props[@]}"; do echo "$k=${props[$k]}"; done
 } > "$config"
 
-JAVA_OPTS=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+# KAFKA_HEAP_OPTS as for kafka-server-start.sh (bench/ sets its default, -Xmx1G -Xms1G).
+read -r -a heap_opts <<<"${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+JAVA_OPTS=("${heap_opts[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -Djava.awt.headless=true
     -Dorg.slf4j.simpleLogger.defaultLogLevel="${KAFKA_LOG_LEVEL:-warn}")
 CP="$(cat "$CP_FILE")"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the client suites (tests/python, tests/java) against Apache Kafka instead
+# Runs the client suites (tests/clients/python, tests/clients/java) against Apache Kafka instead
 # of Strom, to check the tests' own expectations against the reference
 # implementation. A test that fails here is wrong (or tests something Kafka
 # does differently on purpose); one that passes here and fails on Strom points
@@ -19,8 +19,8 @@ rc=0
 for suite in "${suites[@]}"; do
     echo "==> $suite suite against Apache Kafka"
     case "$suite" in
-        python) .venv/bin/pytest tests/python -q || rc=1 ;;
-        java) mvn -B -ntp -f tests/java/pom.xml test 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' || rc=1 ;;
+        python) .venv/bin/pytest tests/clients/python -q || rc=1 ;;
+        java) mvn -B -ntp -f tests/clients/java/pom.xml test 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' || rc=1 ;;
         *) echo "unknown suite: $suite" >&2; exit 2 ;;
     esac
 done

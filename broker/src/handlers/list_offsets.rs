@@ -18,6 +18,8 @@ pub const LATEST_TIERED: i64 = -5;
 
 pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let broker = ctx.broker.clone();
+    // The leader epoch exists from v4 on; an older response cannot carry one.
+    let leader_epoch = if ctx.version() >= 4 { 0 } else { -1 };
     let topics = blocking(move || {
         req.topics
             .into_iter()
@@ -38,7 +40,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ListOffsetsRequest) -> ListOffsetsRespon
                                 .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                         };
                         let log = &part.log;
-                        let base = base.with_leader_epoch(0);
+                        let base = base.with_leader_epoch(leader_epoch);
                         match p.timestamp {
                             LATEST => base.with_offset(log.high_watermark()),
                             EARLIEST | EARLIEST_LOCAL => base.with_offset(log.log_start_offset()),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
 LISTENING = re.compile(r"listening on localhost:(\d+)")

@@ -88,7 +88,7 @@ public final class StromBroker implements BeforeAllCallback, AfterAllCallback, T
         if (env != null && !env.isEmpty()) {
             return Paths.get(env).toAbsolutePath();
         }
-        String root = System.getProperty("strom.root", "../..");
+        String root = System.getProperty("strom.root", "../../..");
         return Paths.get(root, "target", "debug", "strom-broker").toAbsolutePath().normalize();
     }
 

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Strom against Apache Kafka on this machine: the driver behind bench/run.sh.
+
+Starts each system fresh (Strom with its default fsync policy, Strom with Kafka's
+page-cache policy, Apache Kafka 4.4.0 in KRaft mode), runs the same workloads
+against each, alternating systems round by round so machine drift hits all of
+them, and reports medians and Strom/Kafka ratios as a table (stdout) and as
+Markdown + JSON under bench/results/.
+
+    bench/run.py --rounds 3                 # everything (bench/run.sh prepares the binaries)
+    bench/run.py --smoke --systems strom    # seconds, Strom only (CI)
+
+Env: STROM_BROKER_BIN, STROM_BENCH_BIN (default target/release/...),
+     KAFKA_BROKER (default scripts/reference-kafka/kafka-broker.sh),
+     KAFKA_CLASSPATH_FILE (default target/reference-kafka/classpath.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET = REPO / "target"
+LISTENING = re.compile(r"listening on (\S+)")
+
+# System id -> (label, durability statement, broker properties beyond the basics).
+SYSTEMS = {
+    "strom": (
+        "Strom (fsync)",
+        "acknowledged acks=1/all writes are fsynced before the answer (Strom's default)",
+        {},
+    ),
+    "strom-pagecache": (
+        "Strom (page cache)",
+        "writes are acknowledged from the page cache, flushed by the OS (Kafka's default policy; "
+        "log.flush.interval.messages set)",
+        {"log.flush.interval.messages": "9223372036854775807"},
+    ),
+    "kafka": (
+        "Apache Kafka 4.4.0",
+        "writes are acknowledged from the page cache, flushed by the OS (Kafka's default)",
+        {},
+    ),
+}
+# The Kafka-equivalent-durability Strom row that ratios compare with Kafka.
+RATIO_SYSTEM = "strom-pagecache"
+
+
+def bin_path(env: str, default: Path) -> Path:
+    return Path(os.environ.get(env, default))
+
+
+class Broker:
+    """One broker process on a fresh data dir, on loopback port 0."""
+
+    def __init__(self, system: str, workdir: Path):
+        self.system = system
+        self.dir = workdir / system
+        shutil.rmtree(self.dir, ignore_errors=True)
+        (self.dir / "data").mkdir(parents=True)
+        props = {
+            "node.id": "1",
+            "listeners": "PLAINTEXT://127.0.0.1:0",
+            "log.dirs": str(self.dir / "data"),
+            "num.partitions": "6",
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        props.update(SYSTEMS[system][2])
+        self.config = self.dir / "server.properties"
+        self.config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+
+    def command(self) -> list[str]:
+        if self.system == "kafka":
+            return [str(bin_path("KAFKA_BROKER", REPO / "scripts/reference-kafka/kafka-broker.sh")), str(self.config)]
+        return [str(bin_path("STROM_BROKER_BIN", TARGET / "release/strom-broker")), str(self.config)]
+
+    def start(self) -> str:
+        self.proc = subprocess.Popen(
+            self.command(), stdout=subprocess.PIPE, stderr=open(self.dir / "stderr.log", "wb"), text=True
+        )
+        deadline = time.time() + 120
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            m = LISTENING.search(line)
+            if m:
+                self.bootstrap = m.group(1)
+                break
+            if time.time() > deadline:
+                break
+        else:
+            raise RuntimeError(f"{self.system} exited before listening; see {self.dir}/stderr.log")
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        return self.bootstrap
+
+    def rss_mib(self) -> float:
+        """Resident memory of the broker's whole process tree (the JVM is a child of a script)."""
+        pids, frontier = [], [self.proc.pid]
+        while frontier:
+            pid = frontier.pop()
+            pids.append(pid)
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                children = []
+            frontier.extend(int(c) for c in children)
+        kib = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        kib += int(line.split()[1])
+            except OSError:
+                pass
+        return kib / 1024
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def strom_bench(*args: str) -> dict:
+    exe = bin_path("STROM_BENCH_BIN", TARGET / "release/strom-bench")
+    out = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"strom-bench {' '.join(args)} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def kafka_tool(main_class: str, *args: str) -> str:
+    cp_file = bin_path("KAFKA_CLASSPATH_FILE", TARGET / "reference-kafka/classpath.txt")
+    cp = cp_file.read_text().strip()
+    out = subprocess.run(
+        ["java", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", cp, main_class, *args],
+        capture_output=True, text=True, timeout=900,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{main_class} failed: {out.stderr[-2000:]}")
+    return out.stdout
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int = 6) -> None:
+    strom = bin_path("STROM_BIN", TARGET / "release/strom")
+    subprocess.run(
+        [str(strom), "topics", "-b", bootstrap, "create", topic, "--partitions", str(partitions)],
+        check=True, capture_output=True, timeout=60,
+    )
+
+
+def producer_perf(bootstrap: str, topic: str, records: int, size: int, acks: str, compression: str) -> dict:
+    """Kafka's kafka-producer-perf-test; its summary line gives records/s and MB/s."""
+    out = kafka_tool(
+        "org.apache.kafka.tools.ProducerPerformance",
+        "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", str(records),
+        "--record-size", str(size), "--throughput", "-1",
+        "--producer-props", f"acks={acks}", f"compression.type={compression}", "linger.ms=5",
+    )
+    last = [l for l in out.splitlines() if "records sent" in l][-1]
+    m = re.search(r"([\d.]+) records/sec \(([\d.]+) MB/sec\).*?([\d.]+) ms avg latency.*?([\d.]+) ms max", last)
+    if not m:
+        raise RuntimeError(f"unexpected producer-perf-test output: {last}")
+    return {"records_per_sec": float(m.group(1)), "mb_per_sec": float(m.group(2))}
+
+
+def consumer_perf(bootstrap: str, topic: str, records: int) -> dict:
+    """Kafka's kafka-consumer-perf-test; the CSV line after its header."""
+    out = kafka_tool(
+        "org.apache.kafka.tools.ConsumerPerformance",
+        "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", str(records), "--timeout", "60000",
+    )
+    lines = [l for l in out.splitlines() if l.strip()]
+    header = [h.strip() for h in lines[-2].split(",")]
+    values = [v.strip() for v in lines[-1].split(",")]
+    row = dict(zip(header, values))
+    return {"records_per_sec": float(row["nMsg.sec"]), "mb_per_sec": float(row["MB.sec"])}
+
+
+# Workload id -> (label, unit, higher_is_better, function(broker, scale) -> value).
+def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, bool, object]]:
+    n = lambda base: max(1000, int(base * scale))  # noqa: E731
+
+    def produce(acks: str, compression: str, size: int = 1024, producers: int = 1, key: str = "records_per_sec"):
+        def run(b: Broker, topic: str) -> float:
+            create_topic(b.bootstrap, topic)
+            records = n(1_000_000 if size <= 100 else 500_000)
+            if use_kafka_tools and producers == 1:
+                return producer_perf(b.bootstrap, topic, records, size, acks, compression)[key]
+            return strom_bench(
+                "produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records),
+                "--record-size", str(size), "--acks", acks, "--compression", compression,
+                "--producers", str(producers),
+            )[key]
+        return run
+
+    def consume(b: Broker, topic: str) -> float:
+        create_topic(b.bootstrap, topic)
+        records = n(500_000)
+        strom_bench("produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records), "--acks", "1")
+        if use_kafka_tools:
+            return consumer_perf(b.bootstrap, topic, records)["mb_per_sec"]
+        return strom_bench("consume", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records))["mb_per_sec"]
+
+    measured: dict[int, dict] = {}  # one latency run per broker process serves p50, p99 and p99.9
+
+    def latency(q: str):
+        def run(b: Broker, topic: str) -> float:
+            if id(b) not in measured:
+                create_topic(b.bootstrap, topic)
+                measured[id(b)] = strom_bench(
+                    "latency", "--bootstrap", b.bootstrap, "--topic", topic, "--rate", "1000",
+                    "--seconds", str(max(2, int(15 * scale))), "--acks", "all")
+            return measured[id(b)][q]
+        return run
+
+    def memory_under_load(b: Broker, topic: str) -> float:
+        create_topic(b.bootstrap, topic)
+        peak = [0.0]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], b.rss_mib())
+                time.sleep(0.1)
+
+        t = threading.Thread(target=sample)
+        t.start()
+        try:
+            strom_bench("produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(n(500_000)),
+                        "--acks", "1", "--producers", "4")
+        finally:
+            stop.set()
+            t.join()
+        return peak[0]
+
+    return [
+        ("produce-acks1", "producer, acks=1, 1 KiB", "records/s", True, produce("1", "none")),
+        ("produce-acksall", "producer, acks=all, 1 KiB", "records/s", True, produce("all", "none")),
+        ("produce-lz4", "producer, acks=1, lz4, 1 KiB", "records/s", True, produce("1", "lz4")),
+        ("produce-mb", "producer, acks=1, 1 KiB", "MB/s", True, produce("1", "none", key="mb_per_sec")),
+        ("consume", "consumer, 1 KiB", "MB/s", True, consume),
+        ("small-100b", "producer, acks=1, 100 B", "records/s", True, produce("1", "none", size=100)),
+        ("producers-16", "16 producers, acks=1, 1 KiB", "records/s", True, produce("1", "none", producers=16)),
+        ("e2e-p50", "end-to-end latency p50, 1000/s, acks=all", "ms", False, latency("p50_ms")),
+        ("e2e-p99", "end-to-end latency p99, 1000/s, acks=all", "ms", False, latency("p99_ms")),
+        ("e2e-p999", "end-to-end latency p99.9, 1000/s, acks=all", "ms", False, latency("p999_ms")),
+        ("rss-load", "resident memory under load (peak)", "MiB", False, memory_under_load),
+    ]
+
+
+def startup_ms(system: str, workdir: Path) -> float:
+    """Restart on an initialised, empty data dir: spawn -> first acknowledged record."""
+    b = Broker(system, workdir)
+    b.start()
+    b.stop()
+    exe = bin_path("STROM_BENCH_BIN", TARGET / "release/strom-bench")
+    out = subprocess.run([str(exe), "startup", "--", *b.command()], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"startup of {system} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["first_ack_ms"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Strom vs Apache Kafka benchmarks")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--systems", default="strom,strom-pagecache,kafka")
+    ap.add_argument("--only", help="comma-separated workload ids")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no JVM tools (CI)")
+    ap.add_argument("--out", type=Path, default=REPO / "bench/results")
+    args = ap.parse_args()
+
+    systems = args.systems.split(",")
+    for s in systems:
+        if s not in SYSTEMS:
+            ap.error(f"unknown system {s}")
+    scale = 0.01 if args.smoke else 1.0
+    rounds = 1 if args.smoke else args.rounds
+    use_kafka_tools = not args.smoke
+    wl = workloads(scale, use_kafka_tools)
+    if args.only:
+        keep = set(args.only.split(","))
+        wl = [w for w in wl if w[0] in keep]
+
+    results: dict[str, dict[str, list[float]]] = {w[0]: {s: [] for s in systems} for w in wl}
+    results["rss-idle"] = {s: [] for s in systems}
+    results["startup"] = {s: [] for s in systems}
+    work = Path(tempfile.mkdtemp(prefix="strom-bench-"))
+    try:
+        for r in range(rounds):
+            order = systems if r % 2 == 0 else list(reversed(systems))
+            for s in order:
+                print(f"round {r + 1}/{rounds}: {SYSTEMS[s][0]}", flush=True)
+                results["startup"][s].append(startup_ms(s, work))
+                b = Broker(s, work)
+                b.start()
+                try:
+                    time.sleep(2)  # let the JVM settle before sampling idle memory
+                    results["rss-idle"][s].append(b.rss_mib())
+                    for wid, label, unit, _, fn in wl:
+                        value = fn(b, f"bench-{wid}-{r}")
+                        results[wid][s].append(value)
+                        print(f"  {label:45} {value:12.2f} {unit}", flush=True)
+                finally:
+                    b.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    rows = [(w[0], w[1], w[2], w[3]) for w in wl] + [
+        ("rss-idle", "resident memory at idle", "MiB", False),
+        ("startup", "start-up to first acknowledged record", "ms", False),
+    ]
+    table = []
+    for wid, label, unit, higher in rows:
+        med = {s: statistics.median(v) for s, v in results[wid].items() if v}
+        ratio = None
+        if "kafka" in med and RATIO_SYSTEM in med and med["kafka"] > 0:
+            ratio = med[RATIO_SYSTEM] / med["kafka"]
+        table.append({"id": wid, "label": label, "unit": unit, "higher_is_better": higher,
+                      "median": med, "samples": results[wid], "ratio": ratio})
+
+    header = ["workload", "unit"] + [SYSTEMS[s][0] for s in systems] + ["Strom (page cache) / Kafka"]
+    md = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in table:
+        cells = [row["label"], row["unit"]] + [f"{row['median'].get(s, float('nan')):.2f}" for s in systems]
+        cells.append("" if row["ratio"] is None else f"{row['ratio']:.2f}× ({'higher' if row['higher_is_better'] else 'lower'} is better)")
+        md.append("| " + " | ".join(cells) + " |")
+    print("\n".join(md))
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    meta = {
+        "when": stamp, "rounds": rounds, "smoke": args.smoke, "machine": platform.platform(),
+        "cpus": os.cpu_count(), "durability": {s: SYSTEMS[s][1] for s in systems},
+    }
+    if not args.smoke:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": table}, indent=2))
+        text = [f"# Strom vs Apache Kafka, {stamp}", "",
+                f"{rounds} rounds, systems alternating; medians. Machine: {meta['machine']}, {meta['cpus']} CPUs.", "",
+                "Durability:", ""] + [f"- **{SYSTEMS[s][0]}**: {SYSTEMS[s][1]}." for s in systems] + ["", *md, ""]
+        (args.out / f"{stamp}.md").write_text("\n".join(text))
+        print(f"wrote {args.out}/{stamp}.md and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
