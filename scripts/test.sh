@@ -10,14 +10,19 @@
 #   3. deps         scripts/install-test-deps.sh (each client suite's install.sh)
 #   4. <suite>...   tests/clients/<suite>/run.sh for each of $CLIENT_SUITES: real
 #                   Kafka clients against strom-broker / `strom up` processes
-#   5. matrix       tests/clients/matrix.py writes the compatibility matrix from the
+#   5. <service>... tests/<service>/run.sh for each of $SERVICE_SUITES: the
+#                   services' own cross-language suites (e.g. Confluent's Python
+#                   serializers against strom-schema-registry)
+#   6. matrix       tests/clients/matrix.py writes the compatibility matrix from the
 #                   reports; CI fails when docs/compatibility.md is stale, a local
 #                   full run refreshes it
-# The suites use the binaries stage 2 built (STROM_BIN, STROM_BROKER_BIN).
+# The suites use the binaries stage 2 built (STROM_BIN, STROM_BROKER_BIN,
+# STROM_SCHEMA_REGISTRY_BIN).
 # Logs and reports: $CARGO_TARGET_DIR/test-logs/ (cargo-test.log, clients/).
 #
 # Env:
-#   STROM_SKIP_LINT=1 STROM_SKIP_RUST=1 STROM_SKIP_<SUITE>=1 (e.g. STROM_SKIP_JAVA=1)
+#   STROM_SKIP_LINT=1 STROM_SKIP_RUST=1 STROM_SKIP_<SUITE>=1 (e.g. STROM_SKIP_JAVA=1,
+#                   STROM_SKIP_SCHEMA_REGISTRY_PYTHON=1)
 #                   skip a stage locally (ignored when CI=true: CI runs everything;
 #                   STROM_SKIP_RUST skips `cargo test`, never the build)
 #   STROM_FUZZ_SECS how long the fuzz test runs (default 60)
@@ -39,7 +44,9 @@ STAGE=""
 STAGE_N=0
 # The cross-language client suites, in the order they run (tests/clients/<suite>/).
 CLIENT_SUITES="python java node"
-STAGES=$((4 + $(wc -w <<<"$CLIENT_SUITES")))
+# The services' own suites, tests/<path>/ (report: <path with / as ->.xml).
+SERVICE_SUITES="schema-registry/python"
+STAGES=$((4 + $(wc -w <<<"$CLIENT_SUITES $SERVICE_SUITES")))
 SUMMARY=()   # per-suite result lines
 
 header() { # header NAME DESCRIPTION
@@ -147,7 +154,8 @@ cargo build --workspace --all-targets || fail "cargo build failed"
 export STROM_BROKER_BIN="$TARGET_DIR/debug/strom-broker"
 export STROM_BIN="$TARGET_DIR/debug/strom"
 export STROM_BENCH_BIN="$TARGET_DIR/debug/strom-bench"
-for bin in "$STROM_BROKER_BIN" "$STROM_BIN" "$STROM_BENCH_BIN"; do
+export STROM_SCHEMA_REGISTRY_BIN="$TARGET_DIR/debug/strom-schema-registry"
+for bin in "$STROM_BROKER_BIN" "$STROM_BIN" "$STROM_BENCH_BIN" "$STROM_SCHEMA_REGISTRY_BIN"; do
     [[ -x "$bin" ]] || fail "cargo build did not produce $bin"
 done
 echo "built: STROM_BROKER_BIN=$STROM_BROKER_BIN STROM_BIN=$STROM_BIN"
@@ -194,6 +202,29 @@ for suite in $CLIENT_SUITES; do
     add_counts "$suite" "$p" "$f" "$s"
     [[ $code -eq 0 ]] || fail "tests/clients/$suite/run.sh exited $code (reports: $REPORT_DIR)"
     ((p + f > 0)) || fail "the $suite suite ran no tests"
+    stage_done
+done
+
+# --- 5... the services' own suites ---------------------------------------------------
+# tests/<service>/<lang>/run.sh REPORT_DIR writes REPORT_DIR/<service>-<lang>.xml.
+SERVICE_REPORT_DIR="$LOG_DIR/services"
+rm -rf "$SERVICE_REPORT_DIR"
+mkdir -p "$SERVICE_REPORT_DIR"
+for suite in $SERVICE_SUITES; do
+    name="${suite//\//-}"
+    header "$name" "tests/$suite/run.sh"
+    var="$(echo "$name" | tr '[:lower:]-' '[:upper:]_')"
+    if skipping "$var"; then
+        continue
+    fi
+    set +e
+    "tests/$suite/run.sh" "$SERVICE_REPORT_DIR"
+    code=$?
+    set -e
+    read -r p f s < <(suite_counts "$SERVICE_REPORT_DIR" "$name")
+    add_counts "$name" "$p" "$f" "$s"
+    [[ $code -eq 0 ]] || fail "tests/$suite/run.sh exited $code (reports: $SERVICE_REPORT_DIR)"
+    ((p + f > 0)) || fail "the $name suite ran no tests"
     stage_done
 done
 

@@ -46,6 +46,18 @@ pub const BROKER_DEFAULTS: &[(&str, &str)] = &[
     ("offsets.topic.num.partitions", "50"),
     ("broker.rack", ""),
     ("process.roles", "broker,controller"),
+    ("group.initial.rebalance.delay.ms", "3000"),
+    ("group.min.session.timeout.ms", "6000"),
+    ("group.max.session.timeout.ms", "1800000"),
+    ("group.max.size", "2147483647"),
+    ("offsets.topic.segment.bytes", "104857600"),
+    ("offsets.retention.minutes", "10080"),
+    ("offsets.retention.check.interval.ms", "600000"),
+    ("offset.metadata.max.bytes", "4096"),
+    ("log.retention.check.interval.ms", "300000"),
+    ("log.cleaner.enable", "true"),
+    ("log.cleaner.backoff.ms", "15000"),
+    ("producer.id.expiration.ms", "86400000"),
 ];
 
 impl BrokerConfig {

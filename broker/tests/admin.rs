@@ -371,12 +371,35 @@ async fn create_partitions_and_delete_topics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_configs_and_auto_created_topics() {
-    let broker = TestBroker::start_with(&[("num.partitions", "2")]).await;
+    let broker = TestBroker::start_with(&[
+        ("num.partitions", "2"),
+        ("group.initial.rebalance.delay.ms", "250"),
+        ("offsets.retention.minutes", "60"),
+    ])
+    .await;
     let bootstrap = broker.bootstrap();
     let admin = admin(&bootstrap);
     let id = broker_id(admin.inner());
     let described = describe(&admin, ResourceSpecifier::Broker(id)).await;
     assert_eq!(described.specifier, OwnedResourceSpecifier::Broker(id));
+
+    // Every broker property the broker reads is described, as Kafka does:
+    // set ones as STATIC_BROKER_CONFIG, the rest as DEFAULT.
+    for (name, value) in [
+        ("group.initial.rebalance.delay.ms", "250"),
+        ("offsets.retention.minutes", "60"),
+    ] {
+        let entry = described
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} described"));
+        assert_eq!(entry.value.as_deref(), Some(value), "{name}");
+        assert_eq!(entry.source, ConfigSource::StaticBroker, "{name}");
+    }
+    let max_size = described
+        .get("group.max.size")
+        .expect("group.max.size described");
+    assert_eq!(max_size.value.as_deref(), Some("2147483647"));
+    assert_eq!(max_size.source, ConfigSource::Default);
 
     let num_partitions = described
         .get("num.partitions")

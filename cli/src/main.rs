@@ -118,13 +118,25 @@ mod tests {
         if std::env::var_os("STROM_BROKER_PORT").is_none() {
             assert_eq!(a.broker_port, 9092);
         }
-        let Command::Up(a) = parse(&["up", "--data-dir", "/tmp/x", "--broker-port", "0"])
-            .unwrap()
-            .command
+        if std::env::var_os("STROM_SCHEMA_REGISTRY_PORT").is_none() {
+            assert_eq!(a.schema_registry_port, 8081);
+        }
+        let Command::Up(a) = parse(&[
+            "up",
+            "--data-dir",
+            "/tmp/x",
+            "--broker-port",
+            "0",
+            "--schema-registry-port",
+            "0",
+        ])
+        .unwrap()
+        .command
         else {
             panic!("not up")
         };
         assert_eq!(a.broker_port, 0);
+        assert_eq!(a.schema_registry_port, 0);
         assert_eq!(a.data_dir, std::path::PathBuf::from("/tmp/x"));
     }
 

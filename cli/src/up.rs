@@ -1,7 +1,9 @@
 //! `strom up`: run Strom on this machine, in this process, until Ctrl-C.
 //!
-//! Today that is the broker; the schema registry, REST proxy, Connect and
-//! SQL join here as they are built, each on its standard port.
+//! Today that is the broker (Kafka API, port 9092) and the schema registry
+//! (port 8081, state in the broker's `_schemas` topic); the REST proxy,
+//! Connect and SQL join here as they are built, each on its standard port.
+//! Everything listens on `localhost` only: this is a laptop set-up.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use strom_broker::BrokerConfig;
+use strom_schema_registry::RegistryConfig;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -29,6 +32,15 @@ pub struct UpArgs {
         default_value_t = 9092
     )]
     pub broker_port: u16,
+
+    /// Port of the schema registry's REST API (0 picks a free port).
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "STROM_SCHEMA_REGISTRY_PORT",
+        default_value_t = 8081
+    )]
+    pub schema_registry_port: u16,
 }
 
 /// One line of the banner: `  NAME<padding>listening on ADDRESS`.
@@ -51,15 +63,37 @@ pub fn banner(data_dir: &str, services: &[(&str, String)]) -> String {
 pub async fn run(args: UpArgs) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
-    let config = BrokerConfig::local(&args.data_dir, args.broker_port);
+    let mut config = BrokerConfig::local(&args.data_dir, args.broker_port);
+    // One laptop, one member per group at start: no reason to wait 3 s for more
+    // to join (Confluent's own local stacks set this to 0 too).
+    config
+        .props
+        .entry("group.initial.rebalance.delay.ms".to_string())
+        .or_insert_with(|| "0".to_string());
     let broker = strom_broker::start(config)
         .await
         .context("the broker did not start")?;
     tracing::info!(addrs = ?broker.listen_addrs(), "broker listening");
 
+    let mut sr_config = RegistryConfig::local(&broker.bootstrap_servers());
+    sr_config.listener = format!("http://localhost:{}", args.schema_registry_port);
+    let registry = match strom_schema_registry::start(sr_config).await {
+        Ok(registry) => registry,
+        Err(e) => {
+            let _ = broker.shutdown().await;
+            return Err(anyhow::Error::new(e).context("the schema registry did not start"));
+        }
+    };
+
     let text = banner(
         &args.data_dir.display().to_string(),
-        &[("broker (Kafka API)", broker.bootstrap_servers())],
+        &[
+            ("broker (Kafka API)", broker.bootstrap_servers()),
+            (
+                "schema registry",
+                format!("http://{}", registry.local_addr()),
+            ),
+        ],
     );
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
@@ -75,7 +109,10 @@ pub async fn run(args: UpArgs) -> Result<()> {
             std::process::exit(130);
         }
     });
+    // The registry first: it is a client of the broker.
+    let registry_stopped = registry.shutdown().await;
     broker.shutdown().await.context("clean shutdown failed")?;
+    registry_stopped.context("the schema registry did not stop cleanly")?;
     println!("Strom stopped.");
     Ok(())
 }

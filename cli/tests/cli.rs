@@ -341,10 +341,12 @@ fn produce_to_a_partition_and_read_binary_as_base64() {
     assert_eq!(out.stdout, "");
 }
 
-/// A running `strom up`: its address, and lines of its stdout as they come.
+/// A running `strom up`: its addresses, and lines of its stdout as they come.
 struct Up {
     child: Option<Child>,
     address: String,
+    /// `host:port` of the schema registry.
+    registry: String,
     lines: mpsc::Receiver<String>,
     stderr_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -359,7 +361,7 @@ impl Up {
         let mut child = strom_command()
             .args(["up", "--data-dir"])
             .arg(&data_dir)
-            .args(["--broker-port", "0"])
+            .args(["--broker-port", "0", "--schema-registry-port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -377,16 +379,23 @@ impl Up {
         let mut up = Up {
             child: Some(child),
             address: String::new(),
+            registry: String::new(),
             lines,
             stderr_path,
             _dir: dir,
         };
-        let line = up.wait_for_line(|l| l.contains("listening on "));
-        up.address = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("address after 'listening on'")
+        let address_after = |line: String| {
+            line.split("listening on ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .expect("address after 'listening on'")
+                .to_string()
+        };
+        up.address = address_after(up.wait_for_line(|l| l.contains("broker (Kafka API)")));
+        let url = address_after(up.wait_for_line(|l| l.contains("schema registry")));
+        up.registry = url
+            .strip_prefix("http://")
+            .expect("the registry's address is an http:// URL")
             .to_string();
         up.wait_for_line(|l| l.contains("Strom is up."));
         assert!(data_dir.is_dir(), "data directory was created");
@@ -443,9 +452,60 @@ fn up_serves_clients_and_stops_cleanly_on_sigterm() {
     run(&["topics", "create", "events", "--partitions", "3"], b"").success();
     produce_and_check(&run, "events");
 
+    // The schema registry runs beside the broker, its state in `_schemas`.
+    let schema = r#"{"schema":"{\"type\":\"record\",\"name\":\"E\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}"}"#;
+    let (status, body) = http(
+        &up.registry,
+        "POST",
+        "/subjects/events-value/versions",
+        schema,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["id"], 1);
+    let (status, body) = http(&up.registry, "GET", "/subjects", "");
+    assert_eq!((status, body.as_str()), (200, r#"["events-value"]"#));
+    let out = up.strom(&["topics", "list"], b"").success();
+    assert!(
+        out.stdout.lines().any(|l| l == "_schemas"),
+        "{}",
+        out.stdout
+    );
+
     let status = up.terminate();
     assert!(status.success(), "strom up exited with {status}");
     up.wait_for_line(|l| l.contains("Strom stopped."));
+}
+
+/// One HTTP/1.1 request with a JSON body (no keep-alive); returns status and body.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the registry");
+    stream
+        .set_read_timeout(Some(COMMAND_DEADLINE))
+        .expect("read timeout");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a response head and body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "unexpected chunked response: {head}"
+    );
+    (status, body.to_string())
 }
 
 #[test]
