@@ -89,11 +89,16 @@ pub async fn handle(ctx: &Ctx<'_>, req: MetadataRequest) -> MetadataResponse {
         Some(wanted) => {
             let mut out = Vec::with_capacity(wanted.len().min(1024));
             for t in wanted {
+                // A non-zero topic id selects by id, whatever the name says (the
+                // Java client sends `""` as the name of a by-id request).
                 out.push(match t.name {
-                    Some(name) => named_topic(broker, name.0.as_str(), auto_create, with_ops).await,
-                    None => match broker.topic_by_id(t.topic_id) {
+                    Some(name) if t.topic_id.is_nil() => {
+                        named_topic(broker, name.0.as_str(), auto_create, with_ops).await
+                    }
+                    _ => match broker.topic_by_id(t.topic_id) {
                         Some(topic) => topic_entry(broker, &topic, with_ops),
                         None => MetadataResponseTopic::default()
+                            .with_name(None)
                             .with_topic_id(t.topic_id)
                             .with_error_code(ResponseError::UnknownTopicId.code()),
                     },

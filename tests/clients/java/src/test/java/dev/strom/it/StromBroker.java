@@ -13,8 +13,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +42,13 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * static final StromBroker BROKER = new StromBroker();
  * </pre>
  *
+ * or, with extra broker properties (a second broker in the same class is fine):
+ *
+ * <pre>
+ * &#64;RegisterExtension
+ * static final StromBroker NO_AUTO_CREATE = new StromBroker(Map.of("auto.create.topics.enable", "false"));
+ * </pre>
+ *
  * Before the class it writes a {@code server.properties} (listeners on
  * {@code 127.0.0.1:0}, {@code log.dirs} in a temp dir, {@code node.id=1}), starts
  * the binary from {@code $STROM_BROKER_BIN} (default
@@ -59,6 +68,20 @@ public final class StromBroker implements BeforeAllCallback, AfterAllCallback, T
     private Process process;
     private String bootstrapServers;
     private final List<String> stdout = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, String> extraProperties;
+
+    /** A broker with the suite's default {@code server.properties}. */
+    public StromBroker() {
+        this(Map.of());
+    }
+
+    /**
+     * A broker whose {@code server.properties} also holds {@code extraProperties}
+     * (written after the defaults, so they win; e.g. {@code auto.create.topics.enable=false}).
+     */
+    public StromBroker(Map<String, String> extraProperties) {
+        this.extraProperties = new TreeMap<>(extraProperties);
+    }
 
     /** {@code HOST:PORT} the broker printed, for {@code bootstrap.servers}. */
     public String bootstrapServers() {
@@ -102,13 +125,15 @@ public final class StromBroker implements BeforeAllCallback, AfterAllCallback, T
         workDir = Files.createTempDirectory("strom-java-it-");
         Path logDir = Files.createDirectories(workDir.resolve("data"));
         Path config = workDir.resolve("server.properties");
-        Files.writeString(config, String.join("\n",
+        List<String> lines = new ArrayList<>(List.of(
             "# written by " + StromBroker.class.getName() + " for " + context.getDisplayName(),
             "node.id=" + NODE_ID,
             "listeners=PLAINTEXT://127.0.0.1:0",
             "log.dirs=" + logDir,
-            "group.initial.rebalance.delay.ms=0",
-            ""));
+            "group.initial.rebalance.delay.ms=0"));
+        extraProperties.forEach((k, v) -> lines.add(k + "=" + v));
+        lines.add("");
+        Files.writeString(config, String.join("\n", lines));
         stderrFile = workDir.resolve("broker.stderr");
 
         ProcessBuilder pb = new ProcessBuilder(binary.toString(), config.toString())
