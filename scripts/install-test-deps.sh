@@ -6,6 +6,7 @@
 #   python                  .venv/ with tests/clients/python/requirements.txt (exact pins)
 #   java                    ~/.m2/repository: the Maven dependencies of tests/clients/java/pom.xml
 #   node                    tests/clients/node/node_modules: `npm ci` of its package-lock.json
+#   go                      the Go module cache: `go mod download` of tests/clients/go/go.mod, then go vet
 #   schema-registry/python  .venv-sr/ with tests/schema-registry/python/requirements.txt
 #
 # A name with a / is a path under tests/ (scripts/test.sh's SERVICE_SUITES), one

@@ -43,7 +43,7 @@ STAGE_START=$START
 STAGE=""
 STAGE_N=0
 # The cross-language client suites, in the order they run (tests/clients/<suite>/).
-CLIENT_SUITES="python java node"
+CLIENT_SUITES="python java node go"
 # The services' own suites, tests/<path>/ (report: <path with / as ->.xml).
 SERVICE_SUITES="schema-registry/python"
 STAGES=$((4 + $(wc -w <<<"$CLIENT_SUITES $SERVICE_SUITES")))

@@ -941,3 +941,57 @@ async fn list_groups_filters_by_state_and_type() {
     );
     broker.shutdown().await;
 }
+
+/// The last member of a Stable group leaves: the group is Empty at once (the
+/// join completes with nobody in it), so a DeleteGroups right behind the
+/// LeaveGroup succeeds, as on Kafka. (franz-go's Close() + DeleteGroups found it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_member_leaving_a_stable_group_empties_it_at_once() {
+    let broker = TestBroker::start_with(&[
+        ("group.initial.rebalance.delay.ms", "0"),
+        ("offsets.topic.num.partitions", "1"),
+    ])
+    .await;
+    let mut raw = Raw::connect(broker.listen_addr()).await;
+    for round in 0..10 {
+        let g = unique_name(&format!("leave-{round}"));
+        let (member, generation) = join_alone(&mut raw, &g).await;
+        assert_eq!(heartbeat_code(&mut raw, &g, generation, &member).await, 0);
+        // LeaveGroup, DescribeGroups and DeleteGroups back to back on one
+        // connection: the broker handles them in order, with no time between.
+        let leave = raw
+            .send(
+                1,
+                &LeaveGroupRequest::default()
+                    .with_group_id(group(&g))
+                    .with_member_id(s(&member)),
+            )
+            .await;
+        let describe_id = raw
+            .send(
+                5,
+                &kafka_protocol::messages::DescribeGroupsRequest::default()
+                    .with_groups(vec![group(&g)]),
+            )
+            .await;
+        let delete = raw
+            .send(
+                2,
+                &DeleteGroupsRequest::default().with_groups_names(vec![group(&g)]),
+            )
+            .await;
+        let r = raw.receive::<LeaveGroupRequest>(1, leave).await;
+        assert_eq!(r.error_code, 0);
+        let d = raw
+            .receive::<kafka_protocol::messages::DescribeGroupsRequest>(5, describe_id)
+            .await;
+        assert_eq!(
+            d.groups[0].group_state.as_str(),
+            "Empty",
+            "round {round}: state right after the last LeaveGroup"
+        );
+        let r = raw.receive::<DeleteGroupsRequest>(2, delete).await;
+        assert_eq!(r.results[0].error_code, 0, "round {round}: DeleteGroups");
+    }
+    broker.shutdown().await;
+}

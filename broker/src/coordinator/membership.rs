@@ -643,7 +643,13 @@ fn remove_member_and_update_group(env: &mut Env<'_>, group: &mut Group, member_i
         let _ = tx.send(SyncResult::error(ResponseError::UnknownMemberId));
     }
     match group.state {
-        GroupState::Stable | GroupState::CompletingRebalance => maybe_prepare_rebalance(env, group),
+        GroupState::Stable | GroupState::CompletingRebalance => {
+            // As Kafka's tryCompleteElseWatch: when no member is left (or every
+            // one left has already rejoined) the join completes now, so the
+            // last member's LeaveGroup leaves an Empty group behind at once.
+            maybe_prepare_rebalance(env, group);
+            try_complete_join(env, group);
+        }
         GroupState::PreparingRebalance => try_complete_join(env, group),
         GroupState::Empty | GroupState::Dead => {}
     }

@@ -59,6 +59,13 @@ impl Raw {
 
     /// Send one request at `version` and read its response.
     pub async fn call<R: Request>(&mut self, version: i16, req: &R) -> R::Response {
+        let correlation_id = self.send(version, req).await;
+        self.receive::<R>(version, correlation_id).await
+    }
+
+    /// Send one request without waiting for its answer (pipelining); returns
+    /// its correlation id for [`Raw::receive`].
+    pub async fn send<R: Request>(&mut self, version: i16, req: &R) -> i32 {
         self.correlation_id += 1;
         let correlation_id = self.correlation_id;
         let header = RequestHeader::default()
@@ -75,8 +82,16 @@ impl Raw {
         let mut frame = BytesMut::with_capacity(body.len() + 4);
         frame.put_i32(body.len() as i32);
         frame.extend_from_slice(&body);
+        tokio::time::timeout(CALL_TIMEOUT, self.stream.write_all(&frame))
+            .await
+            .unwrap_or_else(|_| panic!("API {} v{version}: send timed out", R::KEY))
+            .unwrap_or_else(|e| panic!("API {} v{version}: connection failed: {e}", R::KEY));
+        correlation_id
+    }
+
+    /// Read the answer to a request sent with [`Raw::send`] (answers come in order).
+    pub async fn receive<R: Request>(&mut self, version: i16, correlation_id: i32) -> R::Response {
         let io = async {
-            self.stream.write_all(&frame).await?;
             let len = self.stream.read_i32().await?;
             let mut buf = vec![0u8; len as usize];
             self.stream.read_exact(&mut buf).await?;
