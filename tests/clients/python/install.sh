@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Python client suite's packages into <repo>/.venv (exact pins of
 # requirements.txt). Idempotent: does nothing while requirements.txt is unchanged.
-# Env: PYTHON, the interpreter for the venv (default: python3; needs >= 3.9).
+# Env: PYTHON, the interpreter for the venv (default: python3; needs >= 3.10: aiokafka 0.14 and pytest 9 require it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 req=tests/clients/python/requirements.txt venv=.venv

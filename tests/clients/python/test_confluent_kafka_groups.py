@@ -1,13 +1,11 @@
-"""Consumer groups through Python clients: confluent-kafka (librdkafka) with the
-eager `range` and the `cooperative-sticky` assignors, and kafka-python's group
-consumer.
+"""Consumer groups through confluent-kafka (librdkafka) with the eager `range`
+and the `cooperative-sticky` assignors, against `strom up`.
 
 Checks: once stable, every partition is owned by exactly one member (as the
 members see it and as DescribeGroups reports it); a member closes mid-stream and
 its partitions move to the others; with a synchronous commit after each batch
 nothing is lost, and no record is delivered again once a successful commit
-covered it; committed offsets end at the log end offsets; a new consumer of the
-group resumes at the committed offsets.
+covered it; committed offsets end at the log end offsets.
 """
 
 import time
@@ -17,8 +15,6 @@ import pytest
 from confluent_kafka import (Consumer, ConsumerGroupState, KafkaException, Producer,
                              TopicPartition)
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka import KafkaConsumer, KafkaProducer
-from kafka import TopicPartition as KpTopicPartition
 
 DEADLINE_S = 60.0
 
@@ -188,41 +184,3 @@ def test_confluent_kafka_group_rebalances_without_loss(strom_bootstrap, strategy
 def admin_high(consumer: Consumer, topic: str, partition: int) -> int:
     _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
     return high
-
-
-def poll_values(consumer: KafkaConsumer, n: int) -> list:
-    """Polls until n records came (deadline), returns their values."""
-    out = []
-    deadline = time.monotonic() + DEADLINE_S
-    while len(out) < n:
-        assert time.monotonic() < deadline, f"only {len(out)} of {n} records: {out}"
-        for records in consumer.poll(timeout_ms=200, max_records=n - len(out)).values():
-            out.extend(r.value.decode() for r in records)
-    return out
-
-
-def test_kafka_python_group_resumes_at_committed_offsets(strom_bootstrap):
-    topic = unique("py-kp-group")
-    group = unique("py-kp-group")
-    producer = KafkaProducer(bootstrap_servers=strom_bootstrap)
-    for i in range(20):
-        producer.send(topic, value=f"m{i}".encode())
-    producer.flush()
-    producer.close()
-    tp = KpTopicPartition(topic, 0)
-
-    first = KafkaConsumer(topic, bootstrap_servers=strom_bootstrap, group_id=group,
-                          auto_offset_reset="earliest", enable_auto_commit=False)
-    assert poll_values(first, 12) == [f"m{i}" for i in range(12)]
-    first.commit()  # the consumed position: offset 12
-    assert first.committed(tp) == 12
-    first.close()
-
-    second = KafkaConsumer(topic, bootstrap_servers=strom_bootstrap, group_id=group,
-                           auto_offset_reset="earliest", enable_auto_commit=False)
-    assert poll_values(second, 8) == [f"m{i}" for i in range(12, 20)], \
-        "resumes exactly at the committed offset"
-    assert second.poll(timeout_ms=500) == {}, "nothing after the end"
-    second.commit()
-    assert second.committed(tp) == 20
-    second.close()
