@@ -8,6 +8,7 @@
 #   node                    tests/clients/node/node_modules: `npm ci` of its package-lock.json
 #   go                      the Go module cache: `go mod download` of tests/clients/go/go.mod, then go vet
 #   schema-registry/python  .venv-sr/ with tests/schema-registry/python/requirements.txt
+#   rest-proxy/python       the same .venv-sr/
 #
 # A name with a / is a path under tests/ (scripts/test.sh's SERVICE_SUITES), one
 # without is a client suite under tests/clients/ (CLIENT_SUITES).

@@ -121,6 +121,9 @@ mod tests {
         if std::env::var_os("STROM_SCHEMA_REGISTRY_PORT").is_none() {
             assert_eq!(a.schema_registry_port, 8081);
         }
+        if std::env::var_os("STROM_REST_PROXY_PORT").is_none() {
+            assert_eq!(a.rest_proxy_port, 8082);
+        }
         let Command::Up(a) = parse(&[
             "up",
             "--data-dir",

@@ -1,8 +1,9 @@
 //! `strom up`: run Strom on this machine, in this process, until Ctrl-C.
 //!
-//! Today that is the broker (Kafka API, port 9092) and the schema registry
-//! (port 8081, state in the broker's `_schemas` topic); the REST proxy,
-//! Connect and SQL join here as they are built, each on its standard port.
+//! Today that is the broker (Kafka API, port 9092), the schema registry
+//! (port 8081, state in the broker's `_schemas` topic) and the REST proxy
+//! (port 8082); Connect and SQL join here as they are built, each on its
+//! standard port.
 //! Everything listens on `localhost` only: this is a laptop set-up.
 
 use std::io::Write;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use strom_broker::BrokerConfig;
+use strom_rest_proxy::ProxyConfig;
 use strom_schema_registry::RegistryConfig;
 
 #[derive(Debug, Args)]
@@ -41,6 +43,15 @@ pub struct UpArgs {
         default_value_t = 8081
     )]
     pub schema_registry_port: u16,
+
+    /// Port of the REST proxy (0 picks a free port).
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "STROM_REST_PROXY_PORT",
+        default_value_t = 8082
+    )]
+    pub rest_proxy_port: u16,
 }
 
 /// One line of the banner: `  NAME<padding>listening on ADDRESS`.
@@ -84,15 +95,26 @@ pub async fn run(args: UpArgs) -> Result<()> {
             return Err(anyhow::Error::new(e).context("the schema registry did not start"));
         }
     };
+    let registry_url = format!("http://{}", registry.local_addr());
+
+    let mut proxy_config = ProxyConfig::local(&broker.bootstrap_servers());
+    proxy_config.listener = format!("http://localhost:{}", args.rest_proxy_port);
+    proxy_config.schema_registry_url = Some(registry_url.clone());
+    let proxy = match strom_rest_proxy::start(proxy_config).await {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            let _ = registry.shutdown().await;
+            let _ = broker.shutdown().await;
+            return Err(anyhow::Error::new(e).context("the REST proxy did not start"));
+        }
+    };
 
     let text = banner(
         &args.data_dir.display().to_string(),
         &[
             ("broker (Kafka API)", broker.bootstrap_servers()),
-            (
-                "schema registry",
-                format!("http://{}", registry.local_addr()),
-            ),
+            ("schema registry", registry_url),
+            ("REST proxy", format!("http://{}", proxy.local_addr())),
         ],
     );
     let mut stdout = std::io::stdout().lock();
@@ -109,9 +131,11 @@ pub async fn run(args: UpArgs) -> Result<()> {
             std::process::exit(130);
         }
     });
-    // The registry first: it is a client of the broker.
+    // The broker's clients first.
+    let proxy_stopped = proxy.shutdown().await;
     let registry_stopped = registry.shutdown().await;
     broker.shutdown().await.context("clean shutdown failed")?;
+    proxy_stopped.context("the REST proxy did not stop cleanly")?;
     registry_stopped.context("the schema registry did not stop cleanly")?;
     println!("Strom stopped.");
     Ok(())

@@ -347,6 +347,8 @@ struct Up {
     address: String,
     /// `host:port` of the schema registry.
     registry: String,
+    /// `host:port` of the REST proxy.
+    proxy: String,
     lines: mpsc::Receiver<String>,
     stderr_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -362,6 +364,7 @@ impl Up {
             .args(["up", "--data-dir"])
             .arg(&data_dir)
             .args(["--broker-port", "0", "--schema-registry-port", "0"])
+            .args(["--rest-proxy-port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -380,6 +383,7 @@ impl Up {
             child: Some(child),
             address: String::new(),
             registry: String::new(),
+            proxy: String::new(),
             lines,
             stderr_path,
             _dir: dir,
@@ -396,6 +400,11 @@ impl Up {
         up.registry = url
             .strip_prefix("http://")
             .expect("the registry's address is an http:// URL")
+            .to_string();
+        let url = address_after(up.wait_for_line(|l| l.contains("REST proxy")));
+        up.proxy = url
+            .strip_prefix("http://")
+            .expect("the REST proxy's address is an http:// URL")
             .to_string();
         up.wait_for_line(|l| l.contains("Strom is up."));
         assert!(data_dir.is_dir(), "data directory was created");
@@ -458,11 +467,12 @@ fn up_serves_clients_and_stops_cleanly_on_sigterm() {
         &up.registry,
         "POST",
         "/subjects/events-value/versions",
+        SR_JSON,
         schema,
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["id"], 1);
-    let (status, body) = http(&up.registry, "GET", "/subjects", "");
+    let (status, body) = http(&up.registry, "GET", "/subjects", SR_JSON, "");
     assert_eq!((status, body.as_str()), (200, r#"["events-value"]"#));
     let out = up.strom(&["topics", "list"], b"").success();
     assert!(
@@ -471,13 +481,41 @@ fn up_serves_clients_and_stops_cleanly_on_sigterm() {
         out.stdout
     );
 
+    // So does the REST proxy: a JSON record produced through it reads back
+    // with `strom consume`.
+    let (status, body) = http(
+        &up.proxy,
+        "POST",
+        "/topics/proxied",
+        "application/vnd.kafka.json.v2+json",
+        r#"{"records":[{"key":"k","value":{"a":1}}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let offsets = &serde_json::from_str::<Value>(&body).unwrap()["offsets"];
+    assert_eq!(offsets[0]["offset"], 0, "{body}");
+    let out = up
+        .strom(
+            &[
+                "consume",
+                "proxied",
+                "--from-beginning",
+                "--max-messages",
+                "1",
+            ],
+            b"",
+        )
+        .success();
+    assert_eq!(out.stdout.trim(), r#"{"a":1}"#);
+
     let status = up.terminate();
     assert!(status.success(), "strom up exited with {status}");
     up.wait_for_line(|l| l.contains("Strom stopped."));
 }
 
+const SR_JSON: &str = "application/vnd.schemaregistry.v1+json";
+
 /// One HTTP/1.1 request with a JSON body (no keep-alive); returns status and body.
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+fn http(addr: &str, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the registry");
     stream
@@ -485,7 +523,7 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
         .expect("read timeout");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .expect("send request");

@@ -6,6 +6,9 @@
 //!   protocol: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup.
 //!   librdkafka only does `consumer` groups, hence this small client.
 //! - [`kafka`]: the minimal request/response connection it runs on.
+//! - [`service`]: properties files, environment overrides, listeners and the
+//!   `main` of the HTTP services.
 
 pub mod group;
 pub mod kafka;
+pub mod service;

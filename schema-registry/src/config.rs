@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use strom_common::service::{self, strip_security_protocols};
+
 use crate::error::Error;
 use crate::schema::CompatibilityLevel;
 
@@ -140,15 +142,7 @@ impl RegistryConfig {
 
     /// Read a properties file, apply environment overrides, and build the config.
     pub fn load(path: Option<&Path>) -> Result<Self, Error> {
-        let mut props = match path {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| Error::Config(format!("{}: {e}", p.display())))?;
-                parse_properties(&text)
-            }
-            None => BTreeMap::new(),
-        };
-        props.extend(env_overrides(std::env::vars()));
+        let props = service::load_properties(path, &ENV_PREFIXES).map_err(Error::Config)?;
         Self::from_properties(props)
     }
 
@@ -160,78 +154,11 @@ impl RegistryConfig {
 
 /// Properties named by environment variables with one of [`ENV_PREFIXES`].
 pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (k, v) in vars {
-        for prefix in ENV_PREFIXES {
-            if let Some(rest) = k.strip_prefix(prefix) {
-                if !rest.is_empty() {
-                    out.insert(rest.to_ascii_lowercase().replace('_', "."), v.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Java-style `.properties`: `key=value` or `key: value`, `#`/`!` comments,
-/// trailing-backslash continuation lines.
-pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut pending = String::new();
-    for raw in text.lines() {
-        let line = raw.trim_start();
-        if pending.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
-        {
-            continue;
-        }
-        if let Some(stripped) = line.strip_suffix('\\') {
-            pending.push_str(stripped);
-            continue;
-        }
-        pending.push_str(line);
-        let entry = std::mem::take(&mut pending);
-        let split = entry.find(['=', ':']);
-        let (k, v) = match split {
-            Some(i) => (&entry[..i], &entry[i + 1..]),
-            None => (entry.as_str(), ""),
-        };
-        out.insert(k.trim().to_string(), v.trim().to_string());
-    }
-    out
-}
-
-fn strip_security_protocols(servers: &str) -> String {
-    servers
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.split_once("://").map(|(_, rest)| rest).unwrap_or(s))
-        .collect::<Vec<_>>()
-        .join(",")
+    service::env_overrides(vars, &ENV_PREFIXES)
 }
 
 fn listener_host_port(listener: &str) -> Result<(String, u16), Error> {
-    let rest = match listener.split_once("://") {
-        Some((scheme, rest)) => {
-            if !scheme.eq_ignore_ascii_case("http") {
-                return Err(Error::Config(format!(
-                    "listeners: only http is supported, got {listener}"
-                )));
-            }
-            rest
-        }
-        None => listener,
-    };
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = rest
-        .rsplit_once(':')
-        .ok_or_else(|| Error::Config(format!("listeners: no port in {listener}")))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| Error::Config(format!("listeners: bad port in {listener}")))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    Ok((host.to_string(), port))
+    service::http_listener_host_port(listener).map_err(Error::Config)
 }
 
 fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, Error> {
@@ -250,6 +177,7 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strom_common::service::parse_properties;
 
     #[test]
     fn confluent_names() {

@@ -2,7 +2,8 @@
 //!
 //! The schema model (shared with the serializers, Connect and SQL):
 //! - [`schema`]: parsing, canonical forms, references and compatibility for
-//!   Avro, JSON Schema and Protobuf; [`serde`]: Confluent's wire format.
+//!   Avro, JSON Schema and Protobuf; [`serde`]: Confluent's wire format;
+//!   [`codec`]: values between their JSON form and their bytes.
 //!
 //! The server, in the order a request meets it:
 //! - [`config`]: Confluent's property names (`listeners`,
@@ -25,6 +26,7 @@
 
 pub mod api;
 pub mod client;
+pub mod codec;
 pub mod config;
 pub mod error;
 pub mod leader;
