@@ -124,6 +124,9 @@ mod tests {
         if std::env::var_os("STROM_REST_PROXY_PORT").is_none() {
             assert_eq!(a.rest_proxy_port, 8082);
         }
+        if std::env::var_os("STROM_CONNECT_PORT").is_none() {
+            assert_eq!(a.connect_port, 8083);
+        }
         let Command::Up(a) = parse(&[
             "up",
             "--data-dir",

@@ -1,9 +1,11 @@
 //! `strom up`: run Strom on this machine, in this process, until Ctrl-C.
 //!
 //! Today that is the broker (Kafka API, port 9092), the schema registry
-//! (port 8081, state in the broker's `_schemas` topic) and the REST proxy
-//! (port 8082); Connect and SQL join here as they are built, each on its
-//! standard port.
+//! (port 8081, state in the broker's `_schemas` topic), the REST proxy
+//! (port 8082) and a Connect worker (port 8083, distributed mode with one
+//! worker, so connectors, offsets and status live in the broker's
+//! `connect-*` topics and survive a restart); SQL joins here when it is
+//! built.
 //! Everything listens on `localhost` only: this is a laptop set-up.
 
 use std::io::Write;
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use strom_broker::BrokerConfig;
+use strom_connect::WorkerConfig;
 use strom_rest_proxy::ProxyConfig;
 use strom_schema_registry::RegistryConfig;
 
@@ -52,6 +55,15 @@ pub struct UpArgs {
         default_value_t = 8082
     )]
     pub rest_proxy_port: u16,
+
+    /// Port of the Connect worker's REST API (0 picks a free port).
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "STROM_CONNECT_PORT",
+        default_value_t = 8083
+    )]
+    pub connect_port: u16,
 }
 
 /// One line of the banner: `  NAME<padding>listening on ADDRESS`.
@@ -109,12 +121,23 @@ pub async fn run(args: UpArgs) -> Result<()> {
         }
     };
 
+    let connect = match start_connect(&broker.bootstrap_servers(), args.connect_port).await {
+        Ok(connect) => connect,
+        Err(e) => {
+            let _ = proxy.shutdown().await;
+            let _ = registry.shutdown().await;
+            let _ = broker.shutdown().await;
+            return Err(e.context("the Connect worker did not start"));
+        }
+    };
+
     let text = banner(
         &args.data_dir.display().to_string(),
         &[
             ("broker (Kafka API)", broker.bootstrap_servers()),
             ("schema registry", registry_url),
             ("REST proxy", format!("http://{}", proxy.local_addr())),
+            ("Connect", format!("http://{}", connect.local_addr())),
         ],
     );
     let mut stdout = std::io::stdout().lock();
@@ -132,13 +155,38 @@ pub async fn run(args: UpArgs) -> Result<()> {
         }
     });
     // The broker's clients first.
+    let connect_stopped = connect.shutdown().await;
     let proxy_stopped = proxy.shutdown().await;
     let registry_stopped = registry.shutdown().await;
     broker.shutdown().await.context("clean shutdown failed")?;
+    connect_stopped.context("the Connect worker did not stop cleanly")?;
     proxy_stopped.context("the REST proxy did not stop cleanly")?;
     registry_stopped.context("the schema registry did not stop cleanly")?;
     println!("Strom stopped.");
     Ok(())
+}
+
+/// A one-worker Connect cluster (distributed mode, group `strom-connect`),
+/// with the internal topics at replication factor 1, as Confluent's
+/// single-broker stacks configure it.
+async fn start_connect(bootstrap: &str, port: u16) -> Result<strom_connect::RunningWorker> {
+    let props = [
+        ("bootstrap.servers", bootstrap.to_string()),
+        ("listeners", format!("http://localhost:{port}")),
+        ("group.id", "strom-connect".to_string()),
+        ("config.storage.topic", "connect-configs".to_string()),
+        ("offset.storage.topic", "connect-offsets".to_string()),
+        ("status.storage.topic", "connect-status".to_string()),
+        ("config.storage.replication.factor", "1".to_string()),
+        ("offset.storage.replication.factor", "1".to_string()),
+        ("status.storage.replication.factor", "1".to_string()),
+        ("offset.flush.interval.ms", "10000".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let config = WorkerConfig::from_properties("distributed", props)?;
+    Ok(strom_connect::start(config, Vec::new()).await?)
 }
 
 /// Wait for Ctrl-C (SIGINT) or SIGTERM; returns which one came.

@@ -349,6 +349,8 @@ struct Up {
     registry: String,
     /// `host:port` of the REST proxy.
     proxy: String,
+    /// `host:port` of the Connect worker.
+    connect: String,
     lines: mpsc::Receiver<String>,
     stderr_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -364,7 +366,7 @@ impl Up {
             .args(["up", "--data-dir"])
             .arg(&data_dir)
             .args(["--broker-port", "0", "--schema-registry-port", "0"])
-            .args(["--rest-proxy-port", "0"])
+            .args(["--rest-proxy-port", "0", "--connect-port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -384,6 +386,7 @@ impl Up {
             address: String::new(),
             registry: String::new(),
             proxy: String::new(),
+            connect: String::new(),
             lines,
             stderr_path,
             _dir: dir,
@@ -405,6 +408,11 @@ impl Up {
         up.proxy = url
             .strip_prefix("http://")
             .expect("the REST proxy's address is an http:// URL")
+            .to_string();
+        let url = address_after(up.wait_for_line(|l| l.contains("Connect")));
+        up.connect = url
+            .strip_prefix("http://")
+            .expect("the Connect worker's address is an http:// URL")
             .to_string();
         up.wait_for_line(|l| l.contains("Strom is up."));
         assert!(data_dir.is_dir(), "data directory was created");
@@ -506,6 +514,43 @@ fn up_serves_clients_and_stops_cleanly_on_sigterm() {
         )
         .success();
     assert_eq!(out.stdout.trim(), r#"{"a":1}"#);
+
+    // And a Connect worker: a FileStream source posted over REST copies a
+    // file into a topic.
+    up.strom(&["topics", "create", "lines"], b"").success();
+    let input = up._dir.path().join("lines.txt");
+    std::fs::write(&input, "one\ntwo\nthree\n").unwrap();
+    let connector = serde_json::json!({
+        "name": "lines",
+        "config": {
+            "connector.class": "FileStreamSource",
+            "file": input.display().to_string(),
+            "topic": "lines",
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+        }
+    });
+    let (status, body) = http(
+        &up.connect,
+        "POST",
+        "/connectors",
+        "application/json",
+        &connector.to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let out = up
+        .strom(
+            &[
+                "consume",
+                "lines",
+                "--from-beginning",
+                "--max-messages",
+                "3",
+            ],
+            b"",
+        )
+        .success();
+    assert_eq!(out.stdout, "one\ntwo\nthree\n");
 
     let status = up.terminate();
     assert!(status.success(), "strom up exited with {status}");

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Java-style `.properties`: `key=value` or `key: value`, `#`/`!` comments,
-/// trailing-backslash continuation lines.
+/// Java-style `.properties`: `key=value`, `key: value` or `key value`,
+/// `#`/`!` comments, trailing-backslash continuation lines, `\` escapes.
 pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut pending = String::new();
@@ -18,17 +18,60 @@ pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
         {
             continue;
         }
-        if let Some(stripped) = line.strip_suffix('\\') {
-            pending.push_str(stripped);
+        if line.ends_with('\\') && !line.ends_with("\\\\") {
+            pending.push_str(&line[..line.len() - 1]);
             continue;
         }
         pending.push_str(line);
         let entry = std::mem::take(&mut pending);
-        let (k, v) = match entry.find(['=', ':']) {
-            Some(i) => (&entry[..i], &entry[i + 1..]),
-            None => (entry.as_str(), ""),
-        };
-        out.insert(k.trim().to_string(), v.trim().to_string());
+        let (k, v) = split_entry(&entry);
+        out.insert(unescape(k.trim()), unescape(v.trim_start()));
+    }
+    out
+}
+
+fn split_entry(entry: &str) -> (&str, &str) {
+    let bytes = entry.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'=' | b':' => return (&entry[..i], &entry[i + 1..]),
+            b' ' | b'\t' => {
+                let rest = entry[i..].trim_start();
+                let rest = rest
+                    .strip_prefix('=')
+                    .or_else(|| rest.strip_prefix(':'))
+                    .unwrap_or(rest);
+                return (&entry[..i], rest);
+            }
+            _ => i += 1,
+        }
+    }
+    (entry, "")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(ch);
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
     }
     out
 }
@@ -152,14 +195,18 @@ mod tests {
     #[test]
     fn properties_syntax() {
         let p = parse_properties(
-            "# comment\n! also\n\na=1\nb : two words \nc=x\\\n  y\nd\n  e = f=g\n",
+            "# c\n! c\na=1\nb: 2\nc 3\nd = x\\\n  y\ne=tab\\there\nf\n  g = spaced \nh = f=g\n",
         );
         assert_eq!(p["a"], "1");
-        assert_eq!(p["b"], "two words");
-        assert_eq!(p["c"], "xy");
-        assert_eq!(p["d"], "");
-        assert_eq!(p["e"], "f=g");
-        assert_eq!(p.len(), 5);
+        assert_eq!(p["b"], "2");
+        assert_eq!(p["c"], "3");
+        assert_eq!(p["d"], "xy");
+        assert_eq!(p["e"], "tab\there");
+        assert_eq!(p["f"], "");
+        // Java keeps a value's trailing blanks.
+        assert_eq!(p["g"], "spaced ");
+        assert_eq!(p["h"], "f=g");
+        assert_eq!(p.len(), 8);
     }
 
     #[test]
