@@ -19,7 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 suites=("$@")
 if ((${#suites[@]} == 0)); then
-    read -r -a suites < <(sed -n 's/^\(CLIENT\|SERVICE\)_SUITES="\(.*\)"$/\2/p' scripts/test.sh | tr '\n' ' ')
+    read -r -a suites < <(sed -n 's/^\(CLIENT\|SERVICE\)_SUITES="\(.*\)"$/\2/p' scripts/test.sh | paste -sd ' ')
 fi
 for suite in "${suites[@]}"; do
     var="STROM_SKIP_$(echo "${suite//\//-}" | tr '[:lower:]-' '[:upper:]_')"
