@@ -52,6 +52,8 @@ pub struct Original<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The record's timestamp, kept on the dead letter queue copy.
+    pub timestamp: Option<i64>,
 }
 
 struct DeadLetterQueue {
@@ -215,6 +217,9 @@ impl ErrorHandler {
         }
         if let Some(v) = o.value {
             record = record.payload(v);
+        }
+        if let Some(ts) = o.timestamp {
+            record = record.timestamp(ts);
         }
         dlq.producer
             .send(record, Timeout::After(Duration::from_secs(30)))

@@ -77,6 +77,10 @@ pub struct Converters {
     pub key: Arc<dyn Converter>,
     pub value: Arc<dyn Converter>,
     pub header: Arc<dyn HeaderConverter>,
+    /// Full class names, as error reports (`__connect.errors.class.name`) give them.
+    pub key_class: String,
+    pub value_class: String,
+    pub header_class: String,
 }
 
 impl Converters {
@@ -97,10 +101,14 @@ impl Converters {
         let (k, kp) = pick("key.converter");
         let (v, vp) = pick("value.converter");
         let (h, hp) = pick("header.converter");
+        let full = |c: &str| converters::resolve(c).unwrap_or(c.trim()).to_string();
         Ok(Converters {
             key: converters::converter(&k, &kp, true)?,
             value: converters::converter(&v, &vp, false)?,
             header: converters::header_converter(&h, &hp)?,
+            key_class: full(&k),
+            value_class: full(&v),
+            header_class: full(&h),
         })
     }
 }

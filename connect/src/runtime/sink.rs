@@ -301,12 +301,18 @@ impl Runner {
             key: m.key(),
             value: m.payload(),
             headers: raw_headers.clone(),
+            timestamp: m.timestamp().to_millis(),
         };
         let (key_schema, key) = match self.converters.key.to_connect(topic, m.key()) {
             Ok(k) => k,
             Err(e) => {
                 self.errors
-                    .handle(Stage::KeyConverter, "key.converter", e, Some(original()))
+                    .handle(
+                        Stage::KeyConverter,
+                        &self.converters.key_class,
+                        e,
+                        Some(original()),
+                    )
                     .await?;
                 return Ok(None);
             }
@@ -317,7 +323,7 @@ impl Runner {
                 self.errors
                     .handle(
                         Stage::ValueConverter,
-                        "value.converter",
+                        &self.converters.value_class,
                         e,
                         Some(original()),
                     )
@@ -341,7 +347,7 @@ impl Runner {
                     self.errors
                         .handle(
                             Stage::HeaderConverter,
-                            "header.converter",
+                            &self.converters.header_class,
                             e,
                             Some(original()),
                         )
@@ -360,7 +366,7 @@ impl Runner {
             timestamp: m.timestamp().to_millis(),
             headers,
         };
-        match self.transforms.apply(record) {
+        match self.transforms.apply_sink(record, m.offset()) {
             Ok(Some(record)) => Ok(Some(SinkRecord {
                 record,
                 kafka_offset: m.offset(),

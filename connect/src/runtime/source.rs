@@ -194,7 +194,7 @@ impl Runner {
                 Ok(k) => k,
                 Err(e) => {
                     self.errors
-                        .handle(Stage::KeyConverter, "key.converter", e, None)
+                        .handle(Stage::KeyConverter, &self.converters.key_class, e, None)
                         .await?;
                     continue;
                 }
@@ -207,7 +207,7 @@ impl Runner {
                 Ok(v) => v,
                 Err(e) => {
                     self.errors
-                        .handle(Stage::ValueConverter, "value.converter", e, None)
+                        .handle(Stage::ValueConverter, &self.converters.value_class, e, None)
                         .await?;
                     continue;
                 }
@@ -229,7 +229,12 @@ impl Runner {
                     }
                     Err(e) => {
                         self.errors
-                            .handle(Stage::HeaderConverter, "header.converter", e, None)
+                            .handle(
+                                Stage::HeaderConverter,
+                                &self.converters.header_class,
+                                e,
+                                None,
+                            )
                             .await?;
                         header_failed = true;
                         break;
