@@ -11,18 +11,21 @@
 #   4. <suite>...   tests/clients/<suite>/run.sh for each of $CLIENT_SUITES: real
 #                   Kafka clients against strom-broker / `strom up` processes
 #   5. <service>... tests/<service>/run.sh for each of $SERVICE_SUITES: the
-#                   services' own cross-language suites (Confluent's Python
-#                   serializers against strom-schema-registry and strom-rest-proxy)
+#                   services' own suites: Confluent's Python serializers against
+#                   strom-schema-registry and strom-rest-proxy; `strom up` end to end
+#                   (up/python); the docker-compose stack's files and environment
+#                   (deploy/python)
 #   6. matrix       tests/clients/matrix.py writes the compatibility matrix from the
 #                   reports; CI fails when docs/compatibility.md is stale, a local
 #                   full run refreshes it
 # The suites use the binaries stage 2 built (STROM_BIN, STROM_BROKER_BIN,
-# STROM_SCHEMA_REGISTRY_BIN, STROM_REST_PROXY_BIN).
+# STROM_SCHEMA_REGISTRY_BIN, STROM_REST_PROXY_BIN, STROM_CONNECT_BIN).
 # Logs and reports: $CARGO_TARGET_DIR/test-logs/ (cargo-test.log, clients/).
 #
 # Env:
 #   STROM_SKIP_LINT=1 STROM_SKIP_RUST=1 STROM_SKIP_<SUITE>=1 (e.g. STROM_SKIP_JAVA=1,
-#                   STROM_SKIP_SCHEMA_REGISTRY_PYTHON=1, STROM_SKIP_REST_PROXY_PYTHON=1)
+#                   STROM_SKIP_SCHEMA_REGISTRY_PYTHON=1, STROM_SKIP_REST_PROXY_PYTHON=1,
+#                   STROM_SKIP_UP_PYTHON=1, STROM_SKIP_DEPLOY_PYTHON=1)
 #                   skip a stage locally (ignored when CI=true: CI runs everything;
 #                   STROM_SKIP_RUST skips `cargo test`, never the build)
 #   STROM_FUZZ_SECS how long the fuzz test runs (default 60)
@@ -45,7 +48,7 @@ STAGE_N=0
 # The cross-language client suites, in the order they run (tests/clients/<suite>/).
 CLIENT_SUITES="python java node go"
 # The services' own suites, tests/<path>/ (report: <path with / as ->.xml).
-SERVICE_SUITES="schema-registry/python rest-proxy/python"
+SERVICE_SUITES="schema-registry/python rest-proxy/python up/python deploy/python"
 STAGES=$((4 + $(wc -w <<<"$CLIENT_SUITES $SERVICE_SUITES")))
 SUMMARY=()   # per-suite result lines
 
@@ -156,7 +159,9 @@ export STROM_BIN="$TARGET_DIR/debug/strom"
 export STROM_BENCH_BIN="$TARGET_DIR/debug/strom-bench"
 export STROM_SCHEMA_REGISTRY_BIN="$TARGET_DIR/debug/strom-schema-registry"
 export STROM_REST_PROXY_BIN="$TARGET_DIR/debug/strom-rest-proxy"
-for bin in "$STROM_BROKER_BIN" "$STROM_BIN" "$STROM_BENCH_BIN" "$STROM_SCHEMA_REGISTRY_BIN" "$STROM_REST_PROXY_BIN"; do
+export STROM_CONNECT_BIN="$TARGET_DIR/debug/strom-connect"
+for bin in "$STROM_BROKER_BIN" "$STROM_BIN" "$STROM_BENCH_BIN" "$STROM_SCHEMA_REGISTRY_BIN" \
+    "$STROM_REST_PROXY_BIN" "$STROM_CONNECT_BIN"; do
     [[ -x "$bin" ]] || fail "cargo build did not produce $bin"
 done
 echo "built: STROM_BROKER_BIN=$STROM_BROKER_BIN STROM_BIN=$STROM_BIN"

@@ -1,7 +1,9 @@
 //! Broker configuration, with Kafka's property names.
 //!
-//! A [`BrokerConfig`] is built from a `server.properties` file, then `STROM_*`
-//! environment variables (`STROM_LOG_DIRS` → `log.dirs`), then `--override
+//! A [`BrokerConfig`] is built from a `server.properties` file, then
+//! environment variables named the way Confluent's and Apache Kafka's images
+//! name them (`KAFKA_ADVERTISED_LISTENERS` → `advertised.listeners`; Strom's
+//! own `STROM_LOG_DIRS` → `log.dirs` wins over them), then `--override
 //! key=value` pairs, in that order of precedence (last wins), exactly the
 //! layering `kafka-server-start.sh` users know. Every property is kept by name
 //! in `props` so DescribeConfigs can report it; the typed fields below are the
@@ -132,8 +134,9 @@ impl BrokerConfig {
         Ok(config)
     }
 
-    /// Load a `server.properties`-style file (optional), then `STROM_*`
-    /// environment variables, then `key=value` overrides.
+    /// Load a `server.properties`-style file (optional), then `KAFKA_*` and
+    /// `STROM_*` environment variables ([`env_overrides`]), then `key=value`
+    /// overrides.
     pub fn load(file: Option<&Path>, overrides: &[String]) -> anyhow::Result<Self> {
         let mut props = BTreeMap::new();
         if let Some(path) = file {
@@ -141,14 +144,7 @@ impl BrokerConfig {
                 .with_context(|| format!("reading {}", path.display()))?;
             props.extend(parse_properties(&text));
         }
-        for (key, value) in std::env::vars() {
-            if let Some(name) = key.strip_prefix("STROM_") {
-                if name.is_empty() || name == "BOOTSTRAP_SERVER" {
-                    continue;
-                }
-                props.insert(name.to_ascii_lowercase().replace('_', "."), value);
-            }
-        }
+        props.extend(env_overrides(std::env::vars()));
         for o in overrides {
             let (k, v) = o
                 .split_once('=')
@@ -264,6 +260,53 @@ pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// `KAFKA_*` variables that configure the JVM, logging or the image itself in
+/// Confluent's and Apache Kafka's images rather than naming a broker property.
+const NOT_PROPERTIES: &[&str] = &[
+    "KAFKA_VERSION",
+    "KAFKA_HOME",
+    "KAFKA_HEAP_OPTS",
+    "KAFKA_OPTS",
+    "KAFKA_DEBUG",
+    "KAFKA_JVM_PERFORMANCE_OPTS",
+    "KAFKA_GC_LOG_OPTS",
+    "KAFKA_TOOLS_LOG4J_LOGLEVEL",
+    "KAFKA_ZOOKEEPER_CLIENT_CNXN_SOCKET",
+];
+/// Prefixes of such variables, and of other services' (`KAFKA_REST_*` is the
+/// REST proxy's).
+const NOT_PROPERTY_PREFIXES: &[&str] = &["KAFKA_REST_", "KAFKA_JMX_", "KAFKA_LOG4J_"];
+
+/// Broker properties set by environment variables: `KAFKA_*` as Confluent's
+/// (`cp-kafka`) and Apache Kafka's images read them
+/// (`KAFKA_ADVERTISED_LISTENERS` → `advertised.listeners`,
+/// `KAFKA_LOG_DIRS` → `log.dirs`; the JVM, JMX, log4j and REST proxy
+/// variables are not properties), then Strom's own `STROM_*`
+/// (`STROM_LOG_DIRS` → `log.dirs`), which win. `STROM_BOOTSTRAP_SERVER` is
+/// the `strom` command's and is skipped.
+pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    use strom_common::service::env_name_to_property;
+    let mut kafka = BTreeMap::new();
+    let mut strom = BTreeMap::new();
+    for (key, value) in vars {
+        if let Some(name) = key.strip_prefix("STROM_") {
+            if !name.is_empty() && name != "BOOTSTRAP_SERVER" {
+                strom.insert(env_name_to_property(name), value);
+            }
+        } else if let Some(name) = key.strip_prefix("KAFKA_") {
+            if name.is_empty()
+                || NOT_PROPERTIES.contains(&key.as_str())
+                || NOT_PROPERTY_PREFIXES.iter().any(|p| key.starts_with(p))
+            {
+                continue;
+            }
+            kafka.insert(env_name_to_property(name), value);
+        }
+    }
+    kafka.extend(strom);
+    kafka
+}
+
 fn split_list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
@@ -335,6 +378,60 @@ mod tests {
         assert_eq!(c.node_id, 2);
         assert_eq!(c.num_partitions(), 6);
         assert_eq!(c.log_dirs, vec![PathBuf::from("/tmp/x")]);
+    }
+
+    #[test]
+    fn environment_variables_as_the_images_map_them() {
+        let vars = [
+            ("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://broker:29092"),
+            (
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "PLAINTEXT:PLAINTEXT",
+            ),
+            ("KAFKA_LOG_DIRS", "/var/lib/kafka/data"),
+            ("KAFKA_NODE_ID", "1"),
+            ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1"),
+            ("KAFKA_CONFLUENT_LICENSE__TOPIC", "_confluent-license"),
+            ("KAFKA_SOME___DASHED", "x"),
+            ("STROM_LOG_DIRS", "/data"),
+            ("STROM_BOOTSTRAP_SERVER", "h:1"),
+            // Not properties: the JVM's, JMX's, log4j's, the image's, the REST proxy's.
+            ("KAFKA_HEAP_OPTS", "-Xmx1G"),
+            ("KAFKA_OPTS", "-D"),
+            ("KAFKA_JMX_PORT", "9101"),
+            ("KAFKA_JMX_HOSTNAME", "localhost"),
+            ("KAFKA_LOG4J_ROOT_LOGLEVEL", "WARN"),
+            ("KAFKA_LOG4J_LOGGERS", "kafka=WARN"),
+            ("KAFKA_VERSION", "4.0.0"),
+            ("KAFKA_REST_BOOTSTRAP_SERVERS", "broker:29092"),
+            ("KAFKA_", "nothing"),
+            ("CLUSTER_ID", "abc"),
+            ("PATH", "/bin"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let p = env_overrides(vars);
+        assert_eq!(p["advertised.listeners"], "PLAINTEXT://broker:29092");
+        assert_eq!(p["listener.security.protocol.map"], "PLAINTEXT:PLAINTEXT");
+        assert_eq!(p["node.id"], "1");
+        assert_eq!(p["offsets.topic.replication.factor"], "1");
+        assert_eq!(p["confluent.license_topic"], "_confluent-license");
+        assert_eq!(p["some-dashed"], "x");
+        // STROM_* wins over KAFKA_*.
+        assert_eq!(p["log.dirs"], "/data");
+        let keys: Vec<&str> = p.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "advertised.listeners",
+                "confluent.license_topic",
+                "listener.security.protocol.map",
+                "log.dirs",
+                "node.id",
+                "offsets.topic.replication.factor",
+                "some-dashed",
+            ]
+        );
     }
 
     #[test]

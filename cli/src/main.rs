@@ -144,6 +144,58 @@ mod tests {
         assert_eq!(a.broker_port, 0);
         assert_eq!(a.schema_registry_port, 0);
         assert_eq!(a.data_dir, std::path::PathBuf::from("/tmp/x"));
+        assert!(a.only.is_empty());
+        assert!(a.runs(up::Service::Broker) && a.runs(up::Service::Connect));
+        assert!(!a.runs(up::Service::Sql), "SQL is not built yet");
+    }
+
+    #[test]
+    fn up_only_some_services() {
+        let Command::Up(a) = parse(&[
+            "up",
+            "--only",
+            "broker,schema-registry",
+            "--sql-port",
+            "18088",
+            "--connect-port",
+            "18083",
+            "--rest-proxy-port",
+            "18082",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not up")
+        };
+        assert_eq!(a.only, [up::Service::Broker, up::Service::SchemaRegistry]);
+        assert!(a.runs(up::Service::Broker));
+        assert!(a.runs(up::Service::SchemaRegistry));
+        assert!(!a.runs(up::Service::RestProxy));
+        assert!(!a.runs(up::Service::Connect));
+        assert_eq!(
+            (a.sql_port, a.connect_port, a.rest_proxy_port),
+            (18088, 18083, 18082)
+        );
+        let Command::Up(a) = parse(&[
+            "up",
+            "--only",
+            "rest-proxy",
+            "--only",
+            "connect",
+            "--bootstrap-server",
+            "kafka:9092",
+            "--schema-registry-url",
+            "http://sr:8081",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not up")
+        };
+        assert_eq!(a.only, [up::Service::RestProxy, up::Service::Connect]);
+        assert_eq!(a.bootstrap_server.as_deref(), Some("kafka:9092"));
+        assert_eq!(a.schema_registry_url.as_deref(), Some("http://sr:8081"));
+        assert!(parse(&["up", "--only", "zookeeper"]).is_err());
     }
 
     #[test]

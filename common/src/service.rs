@@ -76,19 +76,36 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// The property an environment variable names once its prefix is stripped,
+/// by the rules of Confluent's and Apache Kafka's images: lower-case, then
+/// `___` → `-`, `__` → `_`, `_` → `.` (`KAFKASTORE_BOOTSTRAP_SERVERS` →
+/// `kafkastore.bootstrap.servers`, `CONFLUENT_LICENSE__TOPIC` →
+/// `confluent.license_topic`, `SSL___KEY` → `ssl-key`).
+pub fn env_name_to_property(name: &str) -> String {
+    name.to_ascii_lowercase()
+        .replace("___", "\u{1}")
+        .replace("__", "\u{2}")
+        .replace('_', ".")
+        .replace('\u{1}', "-")
+        .replace('\u{2}', "_")
+}
+
 /// Properties named by environment variables with one of `prefixes`, the way
-/// Confluent's images map them: strip the prefix, lower-case, `_` → `.`
-/// (`KAFKA_REST_BOOTSTRAP_SERVERS` → `bootstrap.servers`).
+/// Confluent's images map them: strip the prefix, then
+/// [`env_name_to_property`] (`KAFKA_REST_BOOTSTRAP_SERVERS` →
+/// `bootstrap.servers`). When two prefixes name the same property, the one
+/// listed first wins (`STROM_REST_` over `KAFKA_REST_`).
 pub fn env_overrides(
     vars: impl Iterator<Item = (String, String)>,
     prefixes: &[&str],
 ) -> BTreeMap<String, String> {
+    let vars: Vec<(String, String)> = vars.collect();
     let mut out = BTreeMap::new();
-    for (k, v) in vars {
-        for prefix in prefixes {
+    for prefix in prefixes.iter().rev() {
+        for (k, v) in &vars {
             if let Some(rest) = k.strip_prefix(prefix) {
                 if !rest.is_empty() {
-                    out.insert(rest.to_ascii_lowercase().replace('_', "."), v.clone());
+                    out.insert(env_name_to_property(rest), v.clone());
                 }
             }
         }
@@ -223,6 +240,36 @@ mod tests {
         assert_eq!(o["bootstrap.servers"], "b:9092");
         assert_eq!(o["consumer.instance.timeout.ms"], "5");
         assert_eq!(o.len(), 2);
+
+        // The first prefix wins, whatever the order of the variables.
+        for vars in [
+            [("KAFKA_REST_ID", "confluent"), ("STROM_REST_ID", "strom")],
+            [("STROM_REST_ID", "strom"), ("KAFKA_REST_ID", "confluent")],
+        ] {
+            let vars = vars.map(|(k, v)| (k.to_string(), v.to_string()));
+            let o = env_overrides(vars.into_iter(), &["STROM_REST_", "KAFKA_REST_"]);
+            assert_eq!(o["id"], "strom");
+        }
+    }
+
+    #[test]
+    fn confluent_image_naming_rules() {
+        assert_eq!(
+            env_name_to_property("KAFKASTORE_BOOTSTRAP_SERVERS"),
+            "kafkastore.bootstrap.servers"
+        );
+        // `__` is an underscore, `___` a dash (Confluent's `dub` and Apache
+        // Kafka's image agree).
+        assert_eq!(
+            env_name_to_property("CONFLUENT_LICENSE__TOPIC"),
+            "confluent.license_topic"
+        );
+        assert_eq!(
+            env_name_to_property("LISTENER_NAME_INTERNAL_SSL___KEY"),
+            "listener.name.internal.ssl-key"
+        );
+        assert_eq!(env_name_to_property("A____B"), "a-.b");
+        assert_eq!(env_name_to_property("HOST_NAME"), "host.name");
     }
 
     #[test]
