@@ -8,10 +8,22 @@
 //! - [`bytearray::ByteArrayConverter`] (`org.apache.kafka.connect.converters.ByteArrayConverter`).
 //! - [`header::SimpleHeaderConverter`] (`org.apache.kafka.connect.storage.SimpleHeaderConverter`),
 //!   the default header converter.
+//! - [`avro::AvroConverter`] (`io.confluent.connect.avro.AvroConverter`):
+//!   Avro in Confluent's wire format, schemas in a schema registry
+//!   ([`registry`] holds what the registry converters share).
+//! - [`json_schema::JsonSchemaConverter`] (`io.confluent.connect.json.JsonSchemaConverter`):
+//!   JSON validated by a registered JSON Schema.
+//! - [`protobuf::ProtobufConverter`] (`io.confluent.connect.protobuf.ProtobufConverter`):
+//!   STRUCTs as proto3 messages.
 
+pub mod avro;
+pub mod avro_value;
 pub mod bytearray;
 pub mod header;
 pub mod json;
+pub mod json_schema;
+pub mod protobuf;
+pub mod registry;
 pub mod string;
 
 use std::sync::Arc;
@@ -24,6 +36,9 @@ pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 pub const BYTE_ARRAY_CONVERTER: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+pub const AVRO_CONVERTER: &str = "io.confluent.connect.avro.AvroConverter";
+pub const JSON_SCHEMA_CONVERTER: &str = "io.confluent.connect.json.JsonSchemaConverter";
+pub const PROTOBUF_CONVERTER: &str = "io.confluent.connect.protobuf.ProtobufConverter";
 
 /// Connect data ⇄ bytes for record keys and values.
 pub trait Converter: Send + Sync {
@@ -63,6 +78,9 @@ pub fn converter_plugins() -> Vec<(&'static str, ConfigDef)> {
         (JSON_CONVERTER, json::config_def()),
         (STRING_CONVERTER, string::config_def()),
         (BYTE_ARRAY_CONVERTER, ConfigDef::new()),
+        (AVRO_CONVERTER, avro::config_def()),
+        (JSON_SCHEMA_CONVERTER, json_schema::config_def()),
+        (PROTOBUF_CONVERTER, protobuf::config_def()),
     ]
 }
 
@@ -74,6 +92,9 @@ pub fn resolve(name: &str) -> Option<&'static str> {
         STRING_CONVERTER,
         BYTE_ARRAY_CONVERTER,
         SIMPLE_HEADER_CONVERTER,
+        AVRO_CONVERTER,
+        JSON_SCHEMA_CONVERTER,
+        PROTOBUF_CONVERTER,
     ]
     .into_iter()
     .find(|full| crate::plugins::matches_alias(full, name, "Converter"))
@@ -85,6 +106,13 @@ pub fn converter(class: &str, props: &Props, is_key: bool) -> Result<Arc<dyn Con
         Some(JSON_CONVERTER) => Ok(Arc::new(json::JsonConverter::configure(props, is_key)?)),
         Some(STRING_CONVERTER) => Ok(Arc::new(string::StringConverter::configure(props)?)),
         Some(BYTE_ARRAY_CONVERTER) => Ok(Arc::new(bytearray::ByteArrayConverter)),
+        Some(AVRO_CONVERTER) => Ok(Arc::new(avro::AvroConverter::configure(props, is_key)?)),
+        Some(JSON_SCHEMA_CONVERTER) => Ok(Arc::new(json_schema::JsonSchemaConverter::configure(
+            props, is_key,
+        )?)),
+        Some(PROTOBUF_CONVERTER) => Ok(Arc::new(protobuf::ProtobufConverter::configure(
+            props, is_key,
+        )?)),
         _ => Err(Error::config(format!(
             "Failed to find any class that implements Converter and which name matches {class}"
         ))),
@@ -133,3 +161,6 @@ macro_rules! header_via_converter {
 header_via_converter!(json::JsonConverter);
 header_via_converter!(string::StringConverter);
 header_via_converter!(bytearray::ByteArrayConverter);
+header_via_converter!(avro::AvroConverter);
+header_via_converter!(json_schema::JsonSchemaConverter);
+header_via_converter!(protobuf::ProtobufConverter);
