@@ -32,7 +32,7 @@ use strom_schema_registry::schema::avro::{self as av, AvroSchema, NamedKind, Pri
 use strom_schema_registry::schema::SchemaType;
 
 use super::avro_value::{json_to_connect, to_avro_value};
-use super::registry::{self, Registry};
+use super::registry::{self, Registry, SchemaCache};
 use super::Converter;
 use crate::config::def::{ConfigKey, ConfigType, Default, Importance};
 use crate::config::{ConfigDef, Props, Width};
@@ -101,7 +101,7 @@ struct Prepared {
 pub struct AvroConverter {
     registry: Registry,
     data: AvroData,
-    written: Mutex<Vec<(SchemaRef, Arc<Prepared>)>>,
+    written: SchemaCache<Arc<Prepared>>,
     read: Mutex<HashMap<i32, SchemaRef>>,
 }
 
@@ -114,20 +114,16 @@ impl AvroConverter {
                 connect_meta_data: parsed.bool("connect.meta.data"),
                 enhanced: parsed.bool("enhanced.avro.schema.support"),
             },
-            written: Mutex::new(Vec::new()),
+            written: SchemaCache::new(),
             read: Mutex::new(HashMap::new()),
         })
     }
 
     fn prepared(&self, schema: &SchemaRef) -> Result<Arc<Prepared>> {
-        if let Some((_, p)) = self
-            .written
-            .lock()
-            .iter()
-            .find(|(s, _)| Arc::ptr_eq(s, schema) || s == schema)
-        {
-            return Ok(p.clone());
-        }
+        self.written.get_or_try(schema, || self.prepare(schema))
+    }
+
+    fn prepare(&self, schema: &SchemaRef) -> Result<Arc<Prepared>> {
         let avro = self.data.from_connect_schema(schema)?;
         let record_name = match &avro {
             Json::Object(o) if o.get("type") == Some(&json!("record")) => o
@@ -139,16 +135,10 @@ impl AvroConverter {
                 }),
             _ => None,
         };
-        let p = Arc::new(Prepared {
+        Ok(Arc::new(Prepared {
             text: avro.to_string(),
             record_name,
-        });
-        let mut cache = self.written.lock();
-        if cache.len() >= 1000 {
-            cache.clear();
-        }
-        cache.push((schema.clone(), p.clone()));
-        Ok(p)
+        }))
     }
 }
 
@@ -162,21 +152,8 @@ impl Converter for AvroConverter {
         if value.is_null() {
             return Ok(None);
         }
-        let inferred;
-        let schema = match schema {
-            Some(s) => s,
-            None => {
-                let ty = value
-                    .inferred_type()
-                    .filter(|t| t.is_primitive())
-                    .ok_or_else(|| {
-                        Error::data("AvroConverter needs a schema for non-primitive values")
-                    })?;
-                inferred = Schema::of(ty);
-                &inferred
-            }
-        };
-        let prepared = self.prepared(schema)?;
+        let schema = registry::schema_or_inferred(schema, value, "AvroConverter")?;
+        let prepared = self.prepared(&schema)?;
         let w = self
             .registry
             .for_write(topic, &prepared.text, prepared.record_name.as_deref())?;

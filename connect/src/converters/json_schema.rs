@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value as Json};
 use strom_schema_registry::codec;
 use strom_schema_registry::schema::SchemaType;
 
-use super::registry::{self, Registry};
+use super::registry::{self, Registry, SchemaCache};
 use super::Converter;
 use crate::config::{ConfigDef, Props};
 use crate::data::schema::logical;
@@ -43,7 +43,7 @@ pub fn config_def() -> ConfigDef {
 
 pub struct JsonSchemaConverter {
     registry: Registry,
-    written: Mutex<Vec<(SchemaRef, Arc<String>)>>,
+    written: SchemaCache<Arc<String>>,
     read: Mutex<HashMap<i32, SchemaRef>>,
 }
 
@@ -51,25 +51,15 @@ impl JsonSchemaConverter {
     pub fn configure(props: &Props, is_key: bool) -> Result<Self> {
         Ok(JsonSchemaConverter {
             registry: Registry::configure(props, is_key, SchemaType::Json)?,
-            written: Mutex::new(Vec::new()),
+            written: SchemaCache::new(),
             read: Mutex::new(HashMap::new()),
         })
     }
 
-    fn schema_text(&self, schema: &SchemaRef) -> Arc<String> {
-        let mut cache = self.written.lock();
-        if let Some((_, t)) = cache
-            .iter()
-            .find(|(s, _)| Arc::ptr_eq(s, schema) || s == schema)
-        {
-            return t.clone();
-        }
-        let text = Arc::new(from_connect_schema(schema).to_string());
-        if cache.len() >= 1000 {
-            cache.clear();
-        }
-        cache.push((schema.clone(), text.clone()));
-        text
+    fn schema_text(&self, schema: &SchemaRef) -> Result<Arc<String>> {
+        self.written.get_or_try(schema, || {
+            Ok(Arc::new(from_connect_schema(schema).to_string()))
+        })
     }
 }
 
@@ -83,21 +73,9 @@ impl Converter for JsonSchemaConverter {
         if value.is_null() {
             return Ok(None);
         }
-        let inferred;
-        let schema = match schema {
-            Some(s) => s,
-            None => {
-                let ty = value
-                    .inferred_type()
-                    .filter(|t| t.is_primitive())
-                    .ok_or_else(|| {
-                        Error::data("JsonSchemaConverter needs a schema for non-primitive values")
-                    })?;
-                inferred = Schema::of(ty);
-                &inferred
-            }
-        };
-        let text = self.schema_text(schema);
+        let schema = registry::schema_or_inferred(schema, value, "JsonSchemaConverter")?;
+        let schema = &schema;
+        let text = self.schema_text(schema)?;
         let w = self
             .registry
             .for_write(topic, &text, schema.name.as_deref())?;

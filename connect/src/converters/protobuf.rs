@@ -31,7 +31,7 @@ use prost_reflect::{
 use strom_schema_registry::schema::SchemaType;
 use strom_schema_registry::serde as wire;
 
-use super::registry::{self, Registry};
+use super::registry::{self, Registry, SchemaCache};
 use super::Converter;
 use crate::config::{ConfigDef, Props};
 use crate::data::{Schema, SchemaBuilder, SchemaRef, Struct, Type, Value};
@@ -48,7 +48,7 @@ type Proto = Arc<(String, String)>;
 
 pub struct ProtobufConverter {
     registry: Registry,
-    written: Mutex<Vec<(SchemaRef, Proto)>>,
+    written: SchemaCache<Proto>,
     read: Mutex<HashMap<i32, (MessageDescriptor, SchemaRef)>>,
 }
 
@@ -56,28 +56,15 @@ impl ProtobufConverter {
     pub fn configure(props: &Props, is_key: bool) -> Result<Self> {
         Ok(ProtobufConverter {
             registry: Registry::configure(props, is_key, SchemaType::Protobuf)?,
-            written: Mutex::new(Vec::new()),
+            written: SchemaCache::new(),
             read: Mutex::new(HashMap::new()),
         })
     }
 
     /// The `.proto` text and the full message name of a struct schema.
     fn proto(&self, schema: &SchemaRef) -> Result<Proto> {
-        if let Some((_, p)) = self
-            .written
-            .lock()
-            .iter()
-            .find(|(s, _)| Arc::ptr_eq(s, schema) || s == schema)
-        {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(to_proto(schema)?);
-        let mut cache = self.written.lock();
-        if cache.len() >= 1000 {
-            cache.clear();
-        }
-        cache.push((schema.clone(), p.clone()));
-        Ok(p)
+        self.written
+            .get_or_try(schema, || Ok(Arc::new(to_proto(schema)?)))
     }
 }
 

@@ -21,6 +21,7 @@ use strom_schema_registry::serde::SubjectNameStrategy;
 
 use crate::config::def::{ConfigKey, ConfigType, Default, Importance, Validator};
 use crate::config::{ConfigDef, Props, Width};
+use crate::data::{Schema, SchemaRef, Value};
 use crate::error::{Error, Result};
 
 const GROUP: &str = "Schema Registry";
@@ -238,4 +239,64 @@ impl Registry {
 pub fn split(data: &[u8]) -> Result<(i32, &[u8])> {
     strom_schema_registry::serde::decode(data)
         .map_err(|e| Error::data(format!("Error deserializing message: {e}")))
+}
+
+/// What a converter derived from a Connect schema (its Avro, JSON Schema or
+/// `.proto` form), kept per schema: a bounded list, compared by pointer first.
+pub struct SchemaCache<T> {
+    entries: Mutex<Vec<(SchemaRef, T)>>,
+}
+
+impl<T: Clone> SchemaCache<T> {
+    pub fn new() -> Self {
+        SchemaCache {
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The cached form of `schema`, or `make`'s (then cached).
+    pub fn get_or_try(&self, schema: &SchemaRef, make: impl FnOnce() -> Result<T>) -> Result<T> {
+        if let Some((_, t)) = self
+            .entries
+            .lock()
+            .iter()
+            .find(|(s, _)| Arc::ptr_eq(s, schema) || s == schema)
+        {
+            return Ok(t.clone());
+        }
+        let t = make()?;
+        let mut cache = self.entries.lock();
+        if cache.len() >= 1000 {
+            cache.clear();
+        }
+        cache.push((schema.clone(), t.clone()));
+        Ok(t)
+    }
+}
+
+impl<T: Clone> std::default::Default for SchemaCache<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The schema a value is written with: the given one, or, for a schemaless
+/// primitive, the schema of its type (`converter` names the refusal otherwise).
+pub fn schema_or_inferred(
+    schema: Option<&SchemaRef>,
+    value: &Value,
+    converter: &str,
+) -> Result<SchemaRef> {
+    if let Some(s) = schema {
+        return Ok(s.clone());
+    }
+    let ty = value
+        .inferred_type()
+        .filter(|t| t.is_primitive())
+        .ok_or_else(|| {
+            Error::data(format!(
+                "{converter} needs a schema for non-primitive values"
+            ))
+        })?;
+    Ok(Schema::of(ty))
 }
