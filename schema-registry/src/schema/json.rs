@@ -723,6 +723,23 @@ impl<'a> Ctx<'a> {
         self.path.pop();
     }
 
+    /// A property or item removed (added) where the other side's partially
+    /// open content model covers it: compare it with the schema that covers
+    /// it, keep those differences, and record `covered` or `not_covered`.
+    fn covered_by_partial(
+        &mut self,
+        original: Node<'a>,
+        update: Node<'a>,
+        covered: &'static str,
+        not_covered: &'static str,
+    ) {
+        let mut sub = self.sub();
+        sub.compare(Some(original), Some(update));
+        let ok = Self::compatible(&sub.diffs);
+        self.diffs.extend(sub.diffs);
+        self.add(if ok { covered } else { not_covered });
+    }
+
     fn sub(&self) -> Ctx<'a> {
         Ctx {
             original: self.original,
@@ -1108,18 +1125,12 @@ impl<'a> Ctx<'a> {
                     if is_open(u) {
                         self.add("PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL");
                     } else if let Some(partial) = partial_schema(u, key) {
-                        let mut sub = self.sub();
-                        sub.compare(
-                            Some(load(self.original, od, os, 0)),
-                            Some(load(self.update, ud, partial, 0)),
+                        self.covered_by_partial(
+                            load(self.original, od, os, 0),
+                            load(self.update, ud, partial, 0),
+                            "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                            "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
                         );
-                        let ok = Self::compatible(&sub.diffs);
-                        self.diffs.extend(sub.diffs);
-                        self.add(if ok {
-                            "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                        } else {
-                            "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                        });
                     } else if matches!(load(self.original, od, os, 0), Node::False) {
                         self.add("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL");
                     } else {
@@ -1135,18 +1146,12 @@ impl<'a> Ctx<'a> {
                         }
                     } else {
                         if let Some(partial) = partial_schema(o, key) {
-                            let mut sub = self.sub();
-                            sub.compare(
-                                Some(load(self.original, od, partial, 0)),
-                                Some(load(self.update, ud, us, 0)),
+                            self.covered_by_partial(
+                                load(self.original, od, partial, 0),
+                                load(self.update, ud, us, 0),
+                                "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                                "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
                             );
-                            let ok = Self::compatible(&sub.diffs);
-                            self.diffs.extend(sub.diffs);
-                            self.add(if ok {
-                                "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                            } else {
-                                "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                            });
                         }
                         if ureq.contains(key) {
                             if has_default(self.update, ud, us) {
@@ -1298,18 +1303,12 @@ impl<'a> Ctx<'a> {
                 if ua.is_open() {
                     self.add("ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL");
                 } else if let Some(partial) = ua.additional_schema {
-                    let mut sub = self.sub();
-                    sub.compare(
-                        Some(load(self.original, od, os, 0)),
-                        Some(load(self.update, ud, partial, 0)),
+                    self.covered_by_partial(
+                        load(self.original, od, os, 0),
+                        load(self.update, ud, partial, 0),
+                        "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                        "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
                     );
-                    let ok = Self::compatible(&sub.diffs);
-                    self.diffs.extend(sub.diffs);
-                    self.add(if ok {
-                        "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                    } else {
-                        "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                    });
                 } else if matches!(load(self.original, od, os, 0), Node::False) {
                     self.add("ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL");
                 } else {
@@ -1324,18 +1323,12 @@ impl<'a> Ctx<'a> {
                         self.add("ITEM_ADDED_TO_OPEN_CONTENT_MODEL");
                     }
                 } else if let Some(partial) = oa.additional_schema {
-                    let mut sub = self.sub();
-                    sub.compare(
-                        Some(load(self.original, od, partial, 0)),
-                        Some(load(self.update, ud, us, 0)),
+                    self.covered_by_partial(
+                        load(self.original, od, partial, 0),
+                        load(self.update, ud, us, 0),
+                        "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+                        "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
                     );
-                    let ok = Self::compatible(&sub.diffs);
-                    self.diffs.extend(sub.diffs);
-                    self.add(if ok {
-                        "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                    } else {
-                        "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
-                    });
                 } else {
                     self.add("ITEM_ADDED_TO_CLOSED_CONTENT_MODEL");
                 }
