@@ -174,7 +174,7 @@ mod tests {
         assert!(!a.runs(up::Service::Connect));
         assert_eq!(
             (a.sql_port, a.connect_port, a.rest_proxy_port),
-            (18088, 18083, 18082)
+            (Some(18088), 18083, 18082)
         );
         let Command::Up(a) = parse(&[
             "up",

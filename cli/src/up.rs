@@ -88,14 +88,10 @@ pub struct UpArgs {
     )]
     pub connect_port: u16,
 
-    /// Port of the SQL service (reserved: SQL is not built yet).
-    #[arg(
-        long,
-        value_name = "PORT",
-        env = "STROM_SQL_PORT",
-        default_value_t = 8088
-    )]
-    pub sql_port: u16,
+    /// Port of the SQL service (8088 once it is built; SQL is not built
+    /// yet, so setting it is refused).
+    #[arg(long, value_name = "PORT", env = "STROM_SQL_PORT")]
+    pub sql_port: Option<u16>,
 
     /// The broker to use when --only leaves it out (default:
     /// localhost:<--broker-port>).
@@ -228,6 +224,9 @@ async fn start_and_serve(
 ) -> Result<()> {
     if args.runs(Service::Sql) {
         bail!("the SQL service is not built yet; leave `sql` out of --only");
+    }
+    if args.sql_port.is_some() {
+        bail!("--sql-port (STROM_SQL_PORT): the SQL service is not built yet");
     }
     if args.bootstrap_server.is_some() && args.runs(Service::Broker) {
         bail!("--bootstrap-server names a broker run elsewhere: use it with an --only that leaves `broker` out");

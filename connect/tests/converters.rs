@@ -183,7 +183,6 @@ fn connect_to_avro_schema() {
     let outer = SchemaBuilder::struct_().field("inner", inner).build();
     let plain = AvroData {
         connect_meta_data: false,
-        enhanced: false,
     };
     let avro = plain.from_connect_schema(&outer).unwrap();
     assert_eq!(avro["name"], "ConnectDefault");

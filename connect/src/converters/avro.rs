@@ -80,14 +80,12 @@ pub fn config_def() -> ConfigDef {
 #[derive(Clone, Copy, Debug)]
 pub struct AvroData {
     pub connect_meta_data: bool,
-    pub enhanced: bool,
 }
 
 impl std::default::Default for AvroData {
     fn default() -> Self {
         AvroData {
             connect_meta_data: true,
-            enhanced: false,
         }
     }
 }
@@ -108,11 +106,17 @@ pub struct AvroConverter {
 impl AvroConverter {
     pub fn configure(props: &Props, is_key: bool) -> Result<Self> {
         let parsed = config_def().parse(props).map_err(Error::Config)?;
+        if parsed.bool("enhanced.avro.schema.support") {
+            // Not built: refuse rather than write schemas without it.
+            return Err(Error::Config(
+                "enhanced.avro.schema.support=true is not supported by Strom's AvroConverter yet"
+                    .to_string(),
+            ));
+        }
         Ok(AvroConverter {
             registry: Registry::configure(props, is_key, SchemaType::Avro)?,
             data: AvroData {
                 connect_meta_data: parsed.bool("connect.meta.data"),
-                enhanced: parsed.bool("enhanced.avro.schema.support"),
             },
             written: SchemaCache::new(),
             read: Mutex::new(HashMap::new()),

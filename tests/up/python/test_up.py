@@ -210,6 +210,7 @@ def test_only_some_services_with_the_rest_elsewhere(tmp_path):
     "args, message",
     [
         (["--only", "sql"], "not built yet"),
+        (["--sql-port", "18088"], "--sql-port (STROM_SQL_PORT): the SQL service is not built yet"),
         (["--bootstrap-server", "localhost:1"], "--bootstrap-server names a broker run elsewhere"),
         (["--only", "broker,schema-registry", "--schema-registry-url", "http://localhost:1"], "--schema-registry-url names a registry"),
     ],
