@@ -9,6 +9,7 @@
 #   go                      the Go module cache: `go mod download` of tests/clients/go/go.mod, then go vet
 #   schema-registry/python  .venv-sr/ with tests/schema-registry/python/requirements.txt
 #   rest-proxy/python       the same .venv-sr/
+#   connect/python          the same .venv-sr/
 #   up/python               the client suite's .venv/
 #   deploy/python           Debian's docker-compose 1.29.2 (apt-get; root or sudo) and .venv/
 #

@@ -5,14 +5,16 @@
 #
 # Stages, in order, failing fast:
 #   1. lint         cargo fmt --check; cargo clippy -D warnings
-#   2. rust         cargo build --workspace --all-targets (once); cargo test --workspace;
+#   2. rust         cargo build --workspace --all-targets (once); cargo test --workspace
+#                   (PostgreSQL for the JDBC tests: scripts/install-postgres.sh);
 #                   bench/run.py --smoke (seconds, Strom only: the bench program works)
 #   3. deps         scripts/install-test-deps.sh (each client suite's install.sh)
 #   4. <suite>...   tests/clients/<suite>/run.sh for each of $CLIENT_SUITES: real
 #                   Kafka clients against strom-broker / `strom up` processes
 #   5. <service>... tests/<service>/run.sh for each of $SERVICE_SUITES: the
 #                   services' own suites: Confluent's Python serializers against
-#                   strom-schema-registry and strom-rest-proxy; `strom up` end to end
+#                   strom-schema-registry and strom-rest-proxy; the JDBC connectors with
+#                   Confluent's Avro converter (connect/python); `strom up` end to end
 #                   (up/python); the docker-compose stack's files and environment
 #                   (deploy/python)
 #   6. matrix       tests/clients/matrix.py writes the compatibility matrix from the
@@ -25,6 +27,7 @@
 # Env:
 #   STROM_SKIP_LINT=1 STROM_SKIP_RUST=1 STROM_SKIP_<SUITE>=1 (e.g. STROM_SKIP_JAVA=1,
 #                   STROM_SKIP_SCHEMA_REGISTRY_PYTHON=1, STROM_SKIP_REST_PROXY_PYTHON=1,
+#                   STROM_SKIP_CONNECT_PYTHON=1,
 #                   STROM_SKIP_UP_PYTHON=1, STROM_SKIP_DEPLOY_PYTHON=1)
 #                   skip a stage locally (ignored when CI=true: CI runs everything;
 #                   STROM_SKIP_RUST skips `cargo test`, never the build)
@@ -48,7 +51,7 @@ STAGE_N=0
 # The cross-language client suites, in the order they run (tests/clients/<suite>/).
 CLIENT_SUITES="python java node go"
 # The services' own suites, tests/<path>/ (report: <path with / as ->.xml).
-SERVICE_SUITES="schema-registry/python rest-proxy/python up/python deploy/python"
+SERVICE_SUITES="schema-registry/python rest-proxy/python connect/python up/python deploy/python"
 STAGES=$((4 + $(wc -w <<<"$CLIENT_SUITES $SERVICE_SUITES")))
 SUMMARY=()   # per-suite result lines
 
@@ -153,6 +156,9 @@ fi
 
 # --- 2. build once, cargo test ----------------------------------------------------
 header rust "cargo build --workspace --all-targets; cargo test --workspace"
+# The JDBC connector tests start their own PostgreSQL: make sure it is installed.
+STROM_PG_BINDIR="$(scripts/install-postgres.sh)" || fail "installing PostgreSQL failed"
+export STROM_PG_BINDIR
 cargo build --workspace --all-targets || fail "cargo build failed"
 export STROM_BROKER_BIN="$TARGET_DIR/debug/strom-broker"
 export STROM_BIN="$TARGET_DIR/debug/strom"

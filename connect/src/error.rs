@@ -31,6 +31,10 @@ pub enum Error {
     /// 500: everything else that goes wrong while running connectors.
     #[error("{0}")]
     Connect(String),
+    /// A failure worth retrying (Connect's `RetriableException`): a source
+    /// task polls again later, a sink task gets the same records again.
+    #[error("{0}")]
+    Retriable(String),
     /// 500: a Kafka client operation failed.
     #[error("{0}")]
     Kafka(String),

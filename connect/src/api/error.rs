@@ -19,9 +19,12 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotLeader(_) => StatusCode::CONFLICT,
-        Error::Data(_) | Error::Connect(_) | Error::Kafka(_) | Error::Config(_) | Error::Io(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        Error::Data(_)
+        | Error::Connect(_)
+        | Error::Retriable(_)
+        | Error::Kafka(_)
+        | Error::Config(_)
+        | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -84,7 +84,7 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         for r in records {
             writeln!(self.pending, "{}", r.record.value)?;
         }

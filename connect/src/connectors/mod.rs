@@ -7,13 +7,15 @@
 //! and offset, a [`SinkTask`] takes records and flushes what it took before
 //! the worker commits the consumer offsets.
 //!
-//! Built in: [`file_source`] and [`file_sink`] (Kafka's FileStream connectors).
+//! Built in: [`file_source`] and [`file_sink`] (Kafka's FileStream
+//! connectors), and [`jdbc`] (Confluent's JDBC source and sink).
 //! [`common`] holds the settings every connector has (`name`,
 //! `connector.class`, `tasks.max`, converters, transforms, error handling).
 
 pub mod common;
 pub mod file_sink;
 pub mod file_source;
+pub mod jdbc;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -92,7 +94,15 @@ pub trait SourceTask: Send {
 pub trait SinkTask: Send {
     fn start(&mut self, props: &Props) -> Result<()>;
 
-    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+    /// Write `records`. [`Error::Retriable`] asks the worker to hand the
+    /// same records back after [`SinkTask::retry_backoff`].
+    fn put(&mut self, records: &[SinkRecord]) -> Result<()>;
+
+    /// How long to wait before handing records back after a retriable
+    /// failure (Connect's `SinkTaskContext.timeout`).
+    fn retry_backoff(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
 
     /// Make everything put so far durable; the worker then commits
     /// `offsets` (topic, partition) → next offset.
@@ -106,5 +116,7 @@ pub fn all() -> Vec<Arc<dyn ConnectorPlugin>> {
     vec![
         Arc::new(file_sink::FileStreamSinkConnector),
         Arc::new(file_source::FileStreamSourceConnector),
+        Arc::new(jdbc::sink::JdbcSinkConnector),
+        Arc::new(jdbc::source::JdbcSourceConnector),
     ]
 }

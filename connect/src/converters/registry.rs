@@ -109,7 +109,17 @@ where
     rt.spawn(async move {
         let _ = tx.send(f.await);
     });
-    rx.recv().expect("the registry client runtime is running")
+    // Called from a worker thread of a multi-threaded runtime (a converter
+    // in a task's async loop), hand the thread's other work over while
+    // waiting: the registry may be served by this very runtime (`strom up`).
+    let in_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let wait = || rx.recv().expect("the registry client runtime is running");
+    if in_worker {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    }
 }
 
 /// A schema to write with: its id and its parsed form.

@@ -248,7 +248,7 @@ impl Runner {
                 }
             }
             if !batch.is_empty() {
-                self.deliver(shared, batch).await?;
+                self.deliver(shared, batch, control).await?;
             }
             if self.last_commit.elapsed() >= self.flush_interval {
                 self.commit().await?;
@@ -256,11 +256,19 @@ impl Runner {
         }
     }
 
-    async fn deliver(&mut self, shared: &WorkerShared, batch: Vec<OwnedMessage>) -> Result<()> {
+    /// Convert a batch and put it to the task; a retriable failure puts the
+    /// same records again after the task's backoff (until the connector
+    /// stops). The batch's offsets count as consumed only once it is put.
+    async fn deliver(
+        &mut self,
+        shared: &WorkerShared,
+        batch: Vec<OwnedMessage>,
+        control: &mut watch::Receiver<TargetState>,
+    ) -> Result<()> {
         let mut records = Vec::with_capacity(batch.len());
+        let mut positions = Vec::with_capacity(batch.len());
         for m in &batch {
-            self.consumed
-                .insert((m.topic().to_string(), m.partition()), m.offset() + 1);
+            positions.push(((m.topic().to_string(), m.partition()), m.offset() + 1));
             if let Some(r) = self.convert(m).await? {
                 shared
                     .statuses
@@ -268,18 +276,41 @@ impl Runner {
                 records.push(r);
             }
         }
-        if records.is_empty() {
-            return Ok(());
+        while !records.is_empty() {
+            let task = self.take_task()?;
+            let (task, back, result) = tokio::task::spawn_blocking(move || {
+                let mut task = task;
+                let r = task.put(&records);
+                (task, records, r)
+            })
+            .await
+            .map_err(|e| Error::Connect(e.to_string()))?;
+            records = back;
+            let backoff = task.retry_backoff();
+            self.put_back(task);
+            match result {
+                Ok(()) => break,
+                Err(Error::Retriable(e)) => {
+                    tracing::warn!(connector = %self.id.0, task = self.id.1, error = %e, ?backoff,
+                        "retriable failure; the records will be put again");
+                    let sleep = tokio::time::sleep(backoff);
+                    tokio::pin!(sleep);
+                    loop {
+                        tokio::select! {
+                            _ = &mut sleep => break,
+                            changed = control.changed() => {
+                                if changed.is_err() || *control.borrow() == TargetState::Stopped {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let mut task = self.take_task()?;
-        let (task, result) = tokio::task::spawn_blocking(move || {
-            let r = task.put(records);
-            (task, r)
-        })
-        .await
-        .map_err(|e| Error::Connect(e.to_string()))?;
-        self.put_back(task);
-        result
+        self.consumed.extend(positions);
+        Ok(())
     }
 
     /// Convert and transform one consumed message; `None` when it is dropped

@@ -145,7 +145,16 @@ impl Runner {
             .await
             .map_err(|e| Error::Connect(e.to_string()))?;
             *task = returned;
-            let records = polled?;
+            let records = match polled {
+                Ok(records) => records,
+                // Connect's RetriableException from poll: poll again later.
+                Err(Error::Retriable(e)) => {
+                    tracing::warn!(connector = %self.id.0, task = self.id.1, error = %e,
+                        "retriable failure polling the task; polling again");
+                    Vec::new()
+                }
+                Err(e) => return Err(e),
+            };
             if records.is_empty() {
                 if self.last_commit.elapsed() >= self.flush_interval {
                     self.commit(shared).await?;

@@ -7,6 +7,8 @@
 //! * [`wait_until`]: poll a condition with a deadline; nothing sleeps blindly.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -171,6 +173,28 @@ impl Env {
             out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
         }
         out
+    }
+
+    /// Produce `(key, value)` records (a `None` value is a tombstone), in order.
+    pub async fn produce(&self, topic: &str, records: &[(Option<&str>, Option<&str>)]) {
+        use rdkafka::config::ClientConfig;
+        use rdkafka::producer::{FutureProducer, FutureRecord};
+        let p: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .expect("producer");
+        for (k, v) in records {
+            let mut r: FutureRecord<'_, str, str> = FutureRecord::to(topic);
+            if let Some(k) = k {
+                r = r.key(*k);
+            }
+            if let Some(v) = v {
+                r = r.payload(*v);
+            }
+            p.send(r, Duration::from_secs(30))
+                .await
+                .expect("record produced");
+        }
     }
 
     /// The end offset of partition 0 of a topic.
