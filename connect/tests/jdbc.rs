@@ -604,3 +604,48 @@ async fn bad_configs_are_refused_with_validation_details() {
     w.shutdown().await.expect("worker stops");
     env.shutdown().await;
 }
+
+/// The compose stack's JDBC examples (deploy/examples/jdbc-*.json with
+/// postgres-init.sql) as they are, with the database host pointed at the
+/// test's PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_deploy_examples_copy_orders_into_orders_copy() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples");
+    let pg = Postgres::start();
+    let db = pg.database("shop").await;
+    let init = std::fs::read_to_string(examples.join("postgres-init.sql")).unwrap();
+    sqlx::raw_sql(&init)
+        .execute(&db)
+        .await
+        .expect("postgres-init.sql");
+    let env = Env::start().await;
+    let w = worker(&env, "offsets-6").await;
+    let http = Http::new(&w);
+    for file in ["jdbc-source.json", "jdbc-sink.json"] {
+        let text = std::fs::read_to_string(examples.join(file)).unwrap();
+        let text = text.replace("//postgres:5432/", &format!("//127.0.0.1:{}/", pg.port));
+        let body: Value = serde_json::from_str(&text).unwrap();
+        let (code, answer) = http.post("/connectors", &body).await;
+        assert_eq!(code, 201, "{file}: {answer}");
+    }
+    wait_until("orders copied", || async {
+        pg_count(&db, "SELECT count(*) FROM orders_copy").await == 3
+    })
+    .await;
+    let copied: Vec<(i32, String, String)> =
+        sqlx::query_as("SELECT id, customer, amount::text FROM orders_copy ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        copied,
+        [
+            (1, "ada", "12.50"),
+            (2, "grace", "99.00"),
+            (3, "linus", "7.25")
+        ]
+        .map(|(i, c, a)| (i, c.to_string(), a.to_string()))
+    );
+    w.shutdown().await.expect("worker stops");
+    env.shutdown().await;
+}
