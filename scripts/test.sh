@@ -6,7 +6,7 @@
 # Stages, in order, failing fast:
 #   1. lint         cargo fmt --check; cargo clippy -D warnings
 #   2. rust         cargo build --workspace --all-targets (once); cargo test --workspace
-#                   (PostgreSQL for the JDBC tests: scripts/install-postgres.sh);
+#                   (PostgreSQL and MariaDB for the JDBC tests: scripts/install-test-databases.sh);
 #                   bench/run.py --smoke (seconds, Strom only: the bench program works)
 #   3. deps         scripts/install-test-deps.sh (each client suite's install.sh)
 #   4. <suite>...   tests/clients/<suite>/run.sh for each of $CLIENT_SUITES: real
@@ -156,8 +156,8 @@ fi
 
 # --- 2. build once, cargo test ----------------------------------------------------
 header rust "cargo build --workspace --all-targets; cargo test --workspace"
-# The JDBC connector tests start their own PostgreSQL: make sure it is installed.
-STROM_PG_BINDIR="$(scripts/install-postgres.sh)" || fail "installing PostgreSQL failed"
+# The JDBC connector tests start their own PostgreSQL and MariaDB: make sure they are installed.
+STROM_PG_BINDIR="$(scripts/install-test-databases.sh)" || fail "installing PostgreSQL and MariaDB failed"
 export STROM_PG_BINDIR
 cargo build --workspace --all-targets || fail "cargo build failed"
 export STROM_BROKER_BIN="$TARGET_DIR/debug/strom-broker"

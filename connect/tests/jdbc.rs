@@ -537,14 +537,14 @@ async fn bad_configs_are_refused_with_validation_details() {
         .put(
             "/connector-plugins/JdbcSourceConnector/config/validate",
             &json!({"connector.class": "JdbcSourceConnector", "name": "x",
-                    "connection.url": "jdbc:mysql://db:3306/shop", "mode": "incrementing",
+                    "connection.url": "jdbc:oracle:thin:@db:1521:shop", "mode": "incrementing",
                     "topic.prefix": "p-"}),
         )
         .await;
     assert_eq!(code, 200);
     assert_eq!(v["error_count"], 2, "{v}");
     assert!(
-        errors_of(&v, "connection.url")[0].contains("no suitable driver for jdbc:mysql"),
+        errors_of(&v, "connection.url")[0].contains("no suitable driver for jdbc:oracle"),
         "{v}"
     );
     assert!(
@@ -645,6 +645,109 @@ async fn the_deploy_examples_copy_orders_into_orders_copy() {
             (3, "linus", "7.25")
         ]
         .map(|(i, c, a)| (i, c.to_string(), a.to_string()))
+    );
+    w.shutdown().await.expect("worker stops");
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_source_and_sink() {
+    use support::mysql::MariaDb;
+    let maria = MariaDb::start();
+    let db = maria.database("shop").await;
+    let my = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query(sql)
+                .execute(&db)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    };
+    my(
+        "CREATE TABLE accounts (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, \
+        name VARCHAR(50) NOT NULL, balance DECIMAL(10,2), active TINYINT(1), \
+        updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))",
+    )
+    .await;
+    my("INSERT INTO accounts (name, balance, active) VALUES \
+        ('ann', 10.50, 1), ('bob', NULL, 0), ('cy', -3.25, NULL)")
+    .await;
+    let env = Env::start().await;
+    env.create_topic("orders", 1).await;
+    let w = worker(&env, "offsets-7").await;
+    let http = Http::new(&w);
+    let url = maria.jdbc_url("shop");
+    create(
+        &http,
+        "my-source",
+        json!({"connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+               "connection.url": url, "mode": "timestamp+incrementing",
+               "incrementing.column.name": "id", "timestamp.column.name": "updated_at",
+               "table.whitelist": "accounts", "topic.prefix": "my-",
+               "poll.interval.ms": "100"}),
+    )
+    .await;
+    let rows = payloads(&env, "my-accounts", 3).await;
+    assert_eq!(rows[0]["id"], 1);
+    assert_eq!(rows[0]["name"], "ann");
+    assert_eq!(rows[0]["balance"], "BBo=");
+    assert_eq!(rows[0]["active"], true);
+    assert_eq!(rows[2]["active"], Value::Null);
+    my("UPDATE accounts SET name = 'bobby', updated_at = CURRENT_TIMESTAMP(3) + INTERVAL 1 SECOND WHERE id = 2").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let rows = payloads(&env, "my-accounts", 4).await;
+    assert_eq!(rows[3]["name"], "bobby");
+
+    create(
+        &http,
+        "my-sink",
+        json!({"connector.class": "JdbcSinkConnector", "connection.url": url,
+               "topics": "orders", "insert.mode": "upsert", "pk.mode": "record_value",
+               "pk.fields": "id", "auto.create": "true", "auto.evolve": "true"}),
+    )
+    .await;
+    let s = order_schema(false);
+    let o1 = json_record(
+        &s,
+        &json!({"id": 1, "item": "pen", "qty": 2, "price": "BNI=", "at": 1_700_000_000_123i64}),
+    );
+    let o1b = json_record(
+        &s,
+        &json!({"id": 1, "item": "pen", "qty": 5, "price": "BNI=", "at": 1_700_000_000_123i64}),
+    );
+    let o2 = json_record(
+        &order_schema(true),
+        &json!({"id": 2, "item": "ink", "qty": null, "price": null, "at": 0, "note": "rush"}),
+    );
+    env.produce(
+        "orders",
+        &[(None, Some(&o1)), (None, Some(&o1b)), (None, Some(&o2))],
+    )
+    .await;
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&db)
+                .await
+                .unwrap_or(-1)
+        }
+    };
+    wait_until("two orders, one updated, one with a note", || async {
+        count("SELECT count(*) FROM orders").await == 2
+            && count("SELECT qty FROM orders WHERE id = 1").await == 5
+            && count("SELECT count(*) FROM orders WHERE note = 'rush'").await == 1
+    })
+    .await;
+    let (price, at): (String, String) =
+        sqlx::query_as("SELECT CAST(price AS CHAR), CAST(`at` AS CHAR) FROM orders WHERE id = 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (price.as_str(), at.as_str()),
+        ("12.34", "2023-11-14 22:13:20.123")
     );
     w.shutdown().await.expect("worker stops");
     env.shutdown().await;

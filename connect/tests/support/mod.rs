@@ -7,6 +7,7 @@
 //! * [`wait_until`]: poll a condition with a deadline; nothing sleeps blindly.
 #![allow(dead_code)]
 
+pub mod mysql;
 pub mod postgres;
 
 use std::future::Future;
@@ -168,9 +169,17 @@ impl Env {
         while out.len() < count {
             let m = tokio::time::timeout_at(deadline, consumer.recv())
                 .await
-                .unwrap_or_else(|_| panic!("timed out reading {topic}: {} of {count}", out.len()))
-                .expect("message");
-            out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+                .unwrap_or_else(|_| panic!("timed out reading {topic}: {} of {count}", out.len()));
+            match m {
+                Ok(m) => {
+                    out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
+                }
+                // The topic may not exist yet (a source creates it with its first record).
+                Err(rdkafka::error::KafkaError::MessageConsumption(
+                    rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+                )) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => panic!("reading {topic}: {e}"),
+            }
         }
         out
     }

@@ -1,7 +1,7 @@
 //! A throwaway PostgreSQL server for the JDBC tests: `initdb` into a temp
 //! dir, `postgres` on loopback and a free port, trust auth, fsync off.
 //! The binaries come from `STROM_PG_BINDIR` or `/usr/lib/postgresql/*/bin`
-//! (`scripts/install-postgres.sh` installs them). As root, the server runs as
+//! (`scripts/install-test-databases.sh` installs them). As root, the server runs as
 //! the `postgres` user (PostgreSQL refuses to run as root).
 
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ fn bindir() -> PathBuf {
         .unwrap_or_default();
     found.sort();
     found.pop().unwrap_or_else(|| {
-        panic!("PostgreSQL's initdb was not found: run scripts/install-postgres.sh (or set STROM_PG_BINDIR)")
+        panic!("PostgreSQL's initdb was not found: run scripts/install-test-databases.sh (or set STROM_PG_BINDIR)")
     })
 }
 

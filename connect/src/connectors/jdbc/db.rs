@@ -1,5 +1,5 @@
 //! The connection pool, catalog lookups, and the mapping between SQL values
-//! and Connect values, for PostgreSQL and SQLite.
+//! and Connect values, for PostgreSQL, MySQL/MariaDB and SQLite.
 //!
 //! The two databases have different sqlx row and argument types; the value
 //! mapping is written once in the macros `bind_values!` and `read_value!`
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Column, Executor, Row, Statement, TypeInfo};
@@ -32,7 +33,7 @@ macro_rules! bind_values {
                     ColumnKind::Bool => q.bind(None::<bool>),
                     ColumnKind::Int16 => q.bind(None::<i16>),
                     ColumnKind::Int32 => q.bind(None::<i32>),
-                    ColumnKind::Int64 => q.bind(None::<i64>),
+                    ColumnKind::Int64 | ColumnKind::UInt64 => q.bind(None::<i64>),
                     ColumnKind::Float32 => q.bind(None::<f32>),
                     ColumnKind::Float64 => q.bind(None::<f64>),
                     ColumnKind::Decimal(_) => q.bind(None::<BigDecimal>.as_ref().map($decimal)),
@@ -68,7 +69,7 @@ macro_rules! bind_values {
 /// Read column `$name` of `$row` as a Connect value of `$kind`. `$decimal`
 /// reads a Decimal column as a decimal string.
 macro_rules! read_value {
-    ($row:expr, $name:expr, $kind:expr, $decimal:ident, $uuid_json:ident) => {{
+    ($row:expr, $name:expr, $kind:expr, $decimal:ident, $uuid_json:ident, $unsigned:ident) => {{
         let row = $row;
         let name: &str = $name;
         let err = |e: sqlx::Error| Error::Data(format!("reading column {name}: {e}"));
@@ -89,6 +90,7 @@ macro_rules! read_value {
                 .try_get::<Option<i64>, _>(name)
                 .map_err(err)?
                 .map(Value::Int64),
+            ColumnKind::UInt64 => $unsigned(row, name).map_err(err)?.map(Value::Int64),
             ColumnKind::Float32 => row
                 .try_get::<Option<f32>, _>(name)
                 .map_err(err)?
@@ -176,15 +178,61 @@ pub struct ResultColumn {
     pub kind: ColumnKind,
 }
 
-/// A row of PostgreSQL's `information_schema.columns`: name, type,
-/// nullable, numeric precision and scale.
-type PgColumnRow = (String, String, String, Option<i32>, Option<i32>);
+/// A row of `information_schema.columns`: name, type, nullable, numeric
+/// precision and scale.
+type ColumnRow<N> = (String, String, String, Option<N>, Option<N>);
 
 /// A connection pool to one database.
 #[derive(Clone, Debug)]
 pub enum Db {
     Postgres(PgPool),
+    MySql(MySqlPool),
     Sqlite(SqlitePool),
+}
+
+/// `$body` with `$p` bound to the pool, whichever database it is.
+macro_rules! each_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            Db::Postgres($p) => $body,
+            Db::MySql($p) => $body,
+            Db::Sqlite($p) => $body,
+        }
+    };
+}
+
+/// The rows of `$q` read with `$read` into `$out`, at most `$limit`.
+macro_rules! fetch_rows {
+    ($q:expr, $pool:expr, $ctx:expr, $out:expr, $limit:expr, $ts:expr, $columns:expr, $read:ident, $read_ts:ident) => {{
+        use futures::TryStreamExt;
+        let mut rows = $q.fetch($pool);
+        while let Some(row) = rows.try_next().await.map_err(|e| sql_error($ctx, e))? {
+            let at = $ts.map(|c| $read_ts(&row, c)).transpose()?.flatten();
+            $out.push(($read(&row, $columns)?, at));
+            if $out.len() >= $limit {
+                break;
+            }
+        }
+    }};
+}
+
+/// Run each statement of `$batches` with each of its parameter rows in one
+/// transaction on `$pool`; the rows affected are added to `$affected`.
+macro_rules! write_batches {
+    ($pool:expr, $batches:expr, $affected:expr, $decimal:expr) => {{
+        let mut tx = $pool.begin().await.map_err(|e| sql_error("BEGIN", e))?;
+        for (sql, rows) in $batches {
+            for params in rows {
+                let q = bind_values!(sqlx::query(sql), params, $decimal);
+                $affected += q
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| sql_error(sql, e))?
+                    .rows_affected();
+            }
+        }
+        tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    }};
 }
 
 /// An sqlx error as a Connect error. Every database error is worth a retry
@@ -221,32 +269,29 @@ impl Db {
     pub async fn connect_once(conf: &ConnectionConfig) -> Result<Db> {
         let acquire = Duration::from_secs(10);
         match &conf.url {
-            DbUrl::Postgres {
-                host,
-                port,
-                database,
-                user,
-                password,
-                schema,
-                application_name,
-            } => {
+            DbUrl::Postgres(server) => {
                 let mut opts = PgConnectOptions::new()
-                    .host(host)
-                    .port(*port)
-                    .application_name(application_name.as_deref().unwrap_or("strom-connect"))
+                    .host(&server.host)
+                    .port(server.port)
+                    .application_name(
+                        server
+                            .application_name
+                            .as_deref()
+                            .unwrap_or("strom-connect"),
+                    )
                     // TLS is not built in: plain connections only (sslmode=disable/allow/prefer).
                     .ssl_mode(PgSslMode::Disable)
                     .options([("TimeZone", "UTC")]);
-                if !database.is_empty() {
-                    opts = opts.database(database);
+                if !server.database.is_empty() {
+                    opts = opts.database(&server.database);
                 }
-                if let Some(u) = user {
+                if let Some(u) = &server.user {
                     opts = opts.username(u);
                 }
-                if let Some(p) = password {
+                if let Some(p) = &server.password {
                     opts = opts.password(p);
                 }
-                if let Some(s) = schema {
+                if let Some(s) = &server.schema {
                     opts = opts.options([("search_path", s.as_str())]);
                 }
                 let pool = PgPoolOptions::new()
@@ -257,6 +302,31 @@ impl Db {
                     .await
                     .map_err(|e| Error::Connect(e.to_string()))?;
                 Ok(Db::Postgres(pool))
+            }
+            DbUrl::MySql(server) => {
+                let mut opts = MySqlConnectOptions::new()
+                    .host(&server.host)
+                    .port(server.port)
+                    .ssl_mode(MySqlSslMode::Disabled)
+                    .charset("utf8mb4")
+                    .timezone(Some("+00:00".to_string()));
+                if !server.database.is_empty() {
+                    opts = opts.database(&server.database);
+                }
+                if let Some(u) = &server.user {
+                    opts = opts.username(u);
+                }
+                if let Some(p) = &server.password {
+                    opts = opts.password(p);
+                }
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(acquire)
+                    .test_before_acquire(true)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| Error::Connect(e.to_string()))?;
+                Ok(Db::MySql(pool))
             }
             DbUrl::Sqlite { path } => {
                 let opts = if path == ":memory:" {
@@ -282,69 +352,50 @@ impl Db {
     pub fn dialect(&self) -> Dialect {
         match self {
             Db::Postgres(_) => Dialect::Postgres,
+            Db::MySql(_) => Dialect::MySql,
             Db::Sqlite(_) => Dialect::Sqlite,
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Db::Postgres(p) => p.close().await,
-            Db::Sqlite(p) => p.close().await,
-        }
+        each_pool!(self, p => p.close().await)
     }
 
     /// Run a statement without parameters (DDL).
     pub async fn execute(&self, sql: &str) -> Result<()> {
         tracing::info!(sql, "executing");
-        match self {
-            Db::Postgres(p) => p.execute(sql).await.map(|_| ()),
-            Db::Sqlite(p) => p.execute(sql).await.map(|_| ()),
-        }
-        .map_err(|e| sql_error(sql, e))
+        each_pool!(self, p => p.execute(sql).await.map(|_| ())).map_err(|e| sql_error(sql, e))
     }
 
     /// The tables and/or views of the database (PostgreSQL: outside the
     /// system schemas).
     pub async fn tables(&self, tables: bool, views: bool) -> Result<Vec<TableId>> {
-        let ctx = "listing tables";
-        match self {
-            Db::Postgres(p) => {
-                let rows: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT table_schema::text, table_name::text FROM information_schema.tables \
-                     WHERE ((table_type = 'BASE TABLE' AND $1) OR (table_type = 'VIEW' AND $2)) \
-                     AND table_schema NOT IN ('pg_catalog', 'information_schema') \
-                     ORDER BY 1, 2",
-                )
-                .bind(tables)
-                .bind(views)
-                .fetch_all(p)
-                .await
-                .map_err(|e| sql_error(ctx, e))?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(schema, name)| TableId {
-                        schema: Some(schema),
-                        name,
-                    })
-                    .collect())
+        let sql = match self {
+            Db::Postgres(_) => {
+                "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+                 WHERE ((table_type = 'BASE TABLE' AND $1) OR (table_type = 'VIEW' AND $2)) \
+                 AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
             }
-            Db::Sqlite(p) => {
-                let rows: Vec<(String,)> = sqlx::query_as(
-                    "SELECT name FROM sqlite_master \
-                     WHERE ((type = 'table' AND ?1) OR (type = 'view' AND ?2)) \
-                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                )
-                .bind(tables)
-                .bind(views)
-                .fetch_all(p)
-                .await
-                .map_err(|e| sql_error(ctx, e))?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(name,)| TableId { schema: None, name })
-                    .collect())
+            Db::MySql(_) => {
+                "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR) \
+                 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+                 AND ((TABLE_TYPE = 'BASE TABLE' AND ?) OR (TABLE_TYPE = 'VIEW' AND ?)) \
+                 ORDER BY 1, 2"
             }
-        }
+            Db::Sqlite(_) => {
+                "SELECT NULL, name FROM sqlite_master \
+                 WHERE ((type = 'table' AND ?1) OR (type = 'view' AND ?2)) \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+        };
+        let rows: Vec<(Option<String>, String)> = each_pool!(self, p => {
+            sqlx::query_as(sql).bind(tables).bind(views).fetch_all(p).await
+        })
+        .map_err(|e| sql_error("listing tables", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(schema, name)| TableId { schema, name })
+            .collect())
     }
 
     /// A table's columns in order; empty when there is no such table.
@@ -352,7 +403,7 @@ impl Db {
         let ctx = format!("describing table {table}");
         match self {
             Db::Postgres(p) => {
-                let rows: Vec<PgColumnRow> = sqlx::query_as(
+                let rows: Vec<ColumnRow<i32>> = sqlx::query_as(
                     "SELECT column_name::text, udt_name::text, is_nullable::text, \
                          numeric_precision::int4, numeric_scale::int4 \
                          FROM information_schema.columns \
@@ -372,6 +423,30 @@ impl Db {
                         nullable: nullable == "YES",
                         precision,
                         scale,
+                    })
+                    .collect())
+            }
+            Db::MySql(p) => {
+                let rows: Vec<ColumnRow<i64>> = sqlx::query_as(
+                    "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+                         CAST(IS_NULLABLE AS CHAR), CAST(NUMERIC_PRECISION AS SIGNED), \
+                         CAST(NUMERIC_SCALE AS SIGNED) FROM information_schema.COLUMNS \
+                         WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
+                         ORDER BY ORDINAL_POSITION",
+                )
+                .bind(table.schema.as_deref())
+                .bind(&table.name)
+                .fetch_all(p)
+                .await
+                .map_err(|e| sql_error(&ctx, e))?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(name, ty, nullable, precision, scale)| ColumnMeta {
+                        name,
+                        type_name: ty,
+                        nullable: nullable == "YES",
+                        precision: precision.map(|p| p as i32),
+                        scale: scale.map(|s| s as i32),
                     })
                     .collect())
             }
@@ -407,22 +482,13 @@ impl Db {
     ) -> Result<Vec<ResultColumn>> {
         let ctx = format!("preparing {sql}");
         let dialect = self.dialect();
-        let cols: Vec<(String, String)> = match self {
-            Db::Postgres(p) => {
-                let st = p.prepare(sql).await.map_err(|e| sql_error(&ctx, e))?;
-                st.columns()
-                    .iter()
-                    .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
-                    .collect()
-            }
-            Db::Sqlite(p) => {
-                let st = p.prepare(sql).await.map_err(|e| sql_error(&ctx, e))?;
-                st.columns()
-                    .iter()
-                    .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
-                    .collect()
-            }
-        };
+        let cols: Vec<(String, String)> = each_pool!(self, p => {
+            let st = p.prepare(sql).await.map_err(|e| sql_error(&ctx, e))?;
+            st.columns()
+                .iter()
+                .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+                .collect()
+        });
         Ok(cols
             .into_iter()
             .map(|(name, ty)| ResultColumn {
@@ -432,8 +498,8 @@ impl Db {
             .collect())
     }
 
-    /// The database's clock (PostgreSQL), or this machine's (SQLite, which
-    /// runs in this process).
+    /// The database's clock (PostgreSQL, MySQL), or this machine's (SQLite,
+    /// which runs in this process).
     pub async fn now(&self) -> Result<DateTime<Utc>> {
         match self {
             Db::Postgres(p) => {
@@ -442,6 +508,13 @@ impl Db {
                     .await
                     .map_err(|e| sql_error("reading the database time", e))?;
                 Ok(now)
+            }
+            Db::MySql(p) => {
+                let (now,): (NaiveDateTime,) = sqlx::query_as("SELECT UTC_TIMESTAMP(6)")
+                    .fetch_one(p)
+                    .await
+                    .map_err(|e| sql_error("reading the database time", e))?;
+                Ok(now.and_utc())
             }
             Db::Sqlite(_) => Ok(Utc::now()),
         }
@@ -458,31 +531,40 @@ impl Db {
         ts: Option<&ResultColumn>,
         limit: usize,
     ) -> Result<Vec<(Vec<Value>, Option<NaiveDateTime>)>> {
-        use futures::TryStreamExt;
         let ctx = format!("running {sql}");
         let mut out = Vec::new();
         match self {
             Db::Postgres(p) => {
                 let q = bind_values!(sqlx::query(sql), params, |d: &BigDecimal| d.clone());
-                let mut rows = q.fetch(p);
-                while let Some(row) = rows.try_next().await.map_err(|e| sql_error(&ctx, e))? {
-                    let at = ts.map(|c| read_ts_pg(&row, c)).transpose()?.flatten();
-                    out.push((read_pg(&row, columns)?, at));
-                    if out.len() >= limit {
-                        break;
-                    }
-                }
+                fetch_rows!(q, p, &ctx, out, limit, ts, columns, read_pg, read_ts_pg);
+            }
+            Db::MySql(p) => {
+                let q = bind_values!(sqlx::query(sql), params, |d: &BigDecimal| d.clone());
+                fetch_rows!(
+                    q,
+                    p,
+                    &ctx,
+                    out,
+                    limit,
+                    ts,
+                    columns,
+                    read_mysql,
+                    read_ts_mysql
+                );
             }
             Db::Sqlite(p) => {
                 let q = bind_values!(sqlx::query(sql), params, |d: &BigDecimal| d.to_string());
-                let mut rows = q.fetch(p);
-                while let Some(row) = rows.try_next().await.map_err(|e| sql_error(&ctx, e))? {
-                    let at = ts.map(|c| read_ts_sqlite(&row, c)).transpose()?.flatten();
-                    out.push((read_sqlite(&row, columns)?, at));
-                    if out.len() >= limit {
-                        break;
-                    }
-                }
+                fetch_rows!(
+                    q,
+                    p,
+                    &ctx,
+                    out,
+                    limit,
+                    ts,
+                    columns,
+                    read_sqlite,
+                    read_ts_sqlite
+                );
             }
         }
         Ok(out)
@@ -492,35 +574,9 @@ impl Db {
     pub async fn write(&self, batches: &[(String, Vec<Vec<SqlValue>>)]) -> Result<u64> {
         let mut affected = 0;
         match self {
-            Db::Postgres(p) => {
-                let mut tx = p.begin().await.map_err(|e| sql_error("BEGIN", e))?;
-                for (sql, rows) in batches {
-                    for params in rows {
-                        let q = bind_values!(sqlx::query(sql), params, |d: &BigDecimal| d.clone());
-                        affected += q
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| sql_error(sql, e))?
-                            .rows_affected();
-                    }
-                }
-                tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
-            }
-            Db::Sqlite(p) => {
-                let mut tx = p.begin().await.map_err(|e| sql_error("BEGIN", e))?;
-                for (sql, rows) in batches {
-                    for params in rows {
-                        let q =
-                            bind_values!(sqlx::query(sql), params, |d: &BigDecimal| d.to_string());
-                        affected += q
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| sql_error(sql, e))?
-                            .rows_affected();
-                    }
-                }
-                tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
-            }
+            Db::Postgres(p) => write_batches!(p, batches, affected, |d: &BigDecimal| d.clone()),
+            Db::MySql(p) => write_batches!(p, batches, affected, |d: &BigDecimal| d.clone()),
+            Db::Sqlite(p) => write_batches!(p, batches, affected, |d: &BigDecimal| d.to_string()),
         }
         Ok(affected)
     }
@@ -561,17 +617,69 @@ fn sqlite_text(
     row.try_get::<Option<String>, _>(name)
 }
 
+fn mysql_decimal(row: &MySqlRow, name: &str, scale: i32) -> Result<Option<String>, sqlx::Error> {
+    Ok(row
+        .try_get::<Option<BigDecimal>, _>(name)?
+        .map(|d| d.with_scale(i64::from(scale)).to_string()))
+}
+
+fn mysql_json(
+    row: &MySqlRow,
+    name: &str,
+    _kind: ColumnKind,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(row
+        .try_get::<Option<serde_json::Value>, _>(name)?
+        .map(|j| j.to_string()))
+}
+
+fn mysql_unsigned(row: &MySqlRow, name: &str) -> Result<Option<i64>, sqlx::Error> {
+    row.try_get::<Option<u64>, _>(name)?
+        .map(|n| i64::try_from(n).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
+}
+
+/// Unsigned columns are MySQL's only.
+fn no_unsigned<R>(_row: &R, name: &str) -> Result<Option<i64>, sqlx::Error> {
+    Err(sqlx::Error::ColumnNotFound(format!("{name} (unsigned)")))
+}
+
 fn read_pg(row: &PgRow, columns: &[ResultColumn]) -> Result<Vec<Value>> {
     columns
         .iter()
-        .map(|c| read_value!(row, &c.name, c.kind, pg_decimal, pg_uuid_json))
+        .map(|c| read_value!(row, &c.name, c.kind, pg_decimal, pg_uuid_json, no_unsigned))
+        .collect()
+}
+
+fn read_mysql(row: &MySqlRow, columns: &[ResultColumn]) -> Result<Vec<Value>> {
+    columns
+        .iter()
+        .map(|c| {
+            read_value!(
+                row,
+                &c.name,
+                c.kind,
+                mysql_decimal,
+                mysql_json,
+                mysql_unsigned
+            )
+        })
         .collect()
 }
 
 fn read_sqlite(row: &SqliteRow, columns: &[ResultColumn]) -> Result<Vec<Value>> {
     columns
         .iter()
-        .map(|c| read_value!(row, &c.name, c.kind, sqlite_decimal, sqlite_text))
+        .map(|c| {
+            read_value!(
+                row,
+                &c.name,
+                c.kind,
+                sqlite_decimal,
+                sqlite_text,
+                no_unsigned
+            )
+        })
         .collect()
 }
 
@@ -598,6 +706,10 @@ macro_rules! read_ts {
 }
 
 fn read_ts_pg(row: &PgRow, c: &ResultColumn) -> Result<Option<NaiveDateTime>> {
+    read_ts!(row, c)
+}
+
+fn read_ts_mysql(row: &MySqlRow, c: &ResultColumn) -> Result<Option<NaiveDateTime>> {
     read_ts!(row, c)
 }
 

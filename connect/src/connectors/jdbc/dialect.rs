@@ -7,10 +7,12 @@ use crate::data::schema::logical;
 use crate::data::{Schema, SchemaBuilder, SchemaRef, Type};
 use crate::error::{Error, Result};
 
-/// A database dialect (Confluent's `PostgreSqlDatabaseDialect`, `SqliteDatabaseDialect`).
+/// A database dialect (Confluent's `PostgreSqlDatabaseDialect`,
+/// `MySqlDatabaseDialect`, `SqliteDatabaseDialect`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     Postgres,
+    MySql,
     Sqlite,
 }
 
@@ -54,6 +56,8 @@ pub enum ColumnKind {
     Int16,
     Int32,
     Int64,
+    /// MySQL's unsigned integers, as INT64.
+    UInt64,
     Float32,
     Float64,
     /// NUMERIC/DECIMAL with a known scale: Connect's Decimal.
@@ -82,7 +86,7 @@ impl ColumnKind {
             ColumnKind::Bool => SchemaBuilder::new(Type::Boolean),
             ColumnKind::Int16 => SchemaBuilder::new(Type::Int16),
             ColumnKind::Int32 => SchemaBuilder::new(Type::Int32),
-            ColumnKind::Int64 => SchemaBuilder::new(Type::Int64),
+            ColumnKind::Int64 | ColumnKind::UInt64 => SchemaBuilder::new(Type::Int64),
             ColumnKind::Float32 => SchemaBuilder::new(Type::Float32),
             ColumnKind::Float64 => SchemaBuilder::new(Type::Float64),
             ColumnKind::Decimal(scale) => logical::decimal(scale),
@@ -102,7 +106,11 @@ impl ColumnKind {
     pub fn is_integer(self) -> bool {
         matches!(
             self,
-            ColumnKind::Int16 | ColumnKind::Int32 | ColumnKind::Int64 | ColumnKind::Decimal(0)
+            ColumnKind::Int16
+                | ColumnKind::Int32
+                | ColumnKind::Int64
+                | ColumnKind::UInt64
+                | ColumnKind::Decimal(0)
         )
     }
 
@@ -159,22 +167,23 @@ impl Dialect {
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Postgres => "PostgreSqlDatabaseDialect",
+            Dialect::MySql => "MySqlDatabaseDialect",
             Dialect::Sqlite => "SqliteDatabaseDialect",
         }
     }
 
-    /// An identifier, double-quoted when `quote` (both databases use `"`).
+    /// An identifier, quoted when `quote` (`"x"`; MySQL: `` `x` ``).
     pub fn ident(self, name: &str, quote: bool) -> String {
-        if quote {
-            format!("\"{}\"", name.replace('"', "\"\""))
-        } else {
-            name.to_string()
+        match (quote, self) {
+            (false, _) => name.to_string(),
+            (true, Dialect::MySql) => format!("`{}`", name.replace('`', "``")),
+            (true, _) => format!("\"{}\"", name.replace('"', "\"\"")),
         }
     }
 
     pub fn table(self, t: &TableId, quote: bool) -> String {
         match &t.schema {
-            Some(s) if self == Dialect::Postgres => {
+            Some(s) if self != Dialect::Sqlite => {
                 format!("{}.{}", self.ident(s, quote), self.ident(&t.name, quote))
             }
             _ => self.ident(&t.name, quote),
@@ -185,6 +194,7 @@ impl Dialect {
     pub fn placeholder(self, n: usize) -> String {
         match self {
             Dialect::Postgres => format!("${n}"),
+            Dialect::MySql => "?".to_string(),
             Dialect::Sqlite => format!("?{n}"),
         }
     }
@@ -225,6 +235,41 @@ impl Dialect {
                 "JSON" | "JSONB" => ColumnKind::Json,
                 _ => ColumnKind::Unsupported,
             },
+            // COLUMN_TYPE as information_schema gives it (`int(11) unsigned`,
+            // `tinyint(1)`), or the driver's type name (`INT UNSIGNED`).
+            Dialect::MySql => {
+                let unsigned = t.contains("UNSIGNED");
+                let base = base.trim_end_matches(" UNSIGNED").trim();
+                match base {
+                    "TINYINT" if t.starts_with("TINYINT(1)") => ColumnKind::Bool,
+                    "BOOLEAN" | "BOOL" => ColumnKind::Bool,
+                    _ if unsigned
+                        && matches!(
+                            base,
+                            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "INTEGER" | "BIGINT"
+                        ) =>
+                    {
+                        ColumnKind::UInt64
+                    }
+                    "TINYINT" | "SMALLINT" => ColumnKind::Int16,
+                    "MEDIUMINT" | "INT" | "INTEGER" => ColumnKind::Int32,
+                    "BIGINT" => ColumnKind::Int64,
+                    "FLOAT" => ColumnKind::Float32,
+                    "DOUBLE" | "REAL" => ColumnKind::Float64,
+                    "DECIMAL" | "NUMERIC" => numeric.numeric(precision, scale),
+                    "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT"
+                    | "ENUM" | "SET" => ColumnKind::Text,
+                    "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
+                        ColumnKind::Bytes
+                    }
+                    "DATE" => ColumnKind::Date,
+                    "TIME" => ColumnKind::Time,
+                    "DATETIME" => ColumnKind::Timestamp,
+                    "TIMESTAMP" => ColumnKind::TimestampTz,
+                    "JSON" => ColumnKind::Json,
+                    _ => ColumnKind::Unsupported,
+                }
+            }
             // SQLite's declared types follow its affinity rules.
             Dialect::Sqlite => match base {
                 "BOOLEAN" | "BOOL" => ColumnKind::Bool,
@@ -246,11 +291,18 @@ impl Dialect {
         }
     }
 
-    /// The SQL type of a column holding values of `schema` (auto.create / auto.evolve).
-    pub fn sql_type(self, schema: &Schema) -> Result<String> {
+    /// The SQL type of a column holding values of `schema` (auto.create /
+    /// auto.evolve); `key`: a primary key column (MySQL cannot index TEXT).
+    pub fn sql_type(self, schema: &Schema, key: bool) -> Result<String> {
         if let Some(name) = &schema.name {
             let t = match (self, name.as_str()) {
                 (Dialect::Postgres, logical::DECIMAL) => Some("DECIMAL".to_string()),
+                (Dialect::MySql, logical::DECIMAL) => Some(format!(
+                    "DECIMAL(65,{})",
+                    logical::scale(schema).clamp(0, 30)
+                )),
+                (Dialect::MySql, logical::TIME) => Some("TIME(3)".to_string()),
+                (Dialect::MySql, logical::TIMESTAMP) => Some("DATETIME(3)".to_string()),
                 (Dialect::Sqlite, logical::DECIMAL) => Some("NUMERIC".to_string()),
                 (_, logical::DATE) => Some("DATE".to_string()),
                 (_, logical::TIME) => Some("TIME".to_string()),
@@ -271,6 +323,17 @@ impl Dialect {
             (Dialect::Postgres, Type::Boolean) => "BOOLEAN",
             (Dialect::Postgres, Type::String) => "TEXT",
             (Dialect::Postgres, Type::Bytes) => "BYTEA",
+            (Dialect::MySql, Type::Int8) => "TINYINT",
+            (Dialect::MySql, Type::Int16) => "SMALLINT",
+            (Dialect::MySql, Type::Int32) => "INT",
+            (Dialect::MySql, Type::Int64) => "BIGINT",
+            (Dialect::MySql, Type::Float32) => "FLOAT",
+            (Dialect::MySql, Type::Float64) => "DOUBLE",
+            (Dialect::MySql, Type::Boolean) => "TINYINT",
+            (Dialect::MySql, Type::String) if key => "VARCHAR(256)",
+            (Dialect::MySql, Type::String) => "TEXT",
+            (Dialect::MySql, Type::Bytes) if key => "VARBINARY(1024)",
+            (Dialect::MySql, Type::Bytes) => "BLOB",
             (Dialect::Sqlite, Type::Int8 | Type::Int16 | Type::Int32 | Type::Int64) => "INTEGER",
             (Dialect::Sqlite, Type::Float32 | Type::Float64) => "REAL",
             (Dialect::Sqlite, Type::Boolean) => "INTEGER",
@@ -286,7 +349,8 @@ impl Dialect {
         Ok(t.to_string())
     }
 
-    /// `INSERT ... ON CONFLICT (keys) DO UPDATE SET ...` (both databases; SQLite ≥ 3.24).
+    /// `INSERT ... ON CONFLICT (keys) DO UPDATE SET ...` (PostgreSQL, SQLite ≥
+    /// 3.24); MySQL: `INSERT ... ON DUPLICATE KEY UPDATE ...`.
     pub fn upsert(self, table: &str, keys: &[String], others: &[String], quote: bool) -> String {
         let all: Vec<String> = keys
             .iter()
@@ -294,6 +358,22 @@ impl Dialect {
             .map(|c| self.ident(c, quote))
             .collect();
         let params: Vec<String> = (1..=all.len()).map(|i| self.placeholder(i)).collect();
+        if self == Dialect::MySql {
+            // With nothing to update, a key column set to itself keeps the row.
+            let sets: Vec<String> = if others.is_empty() { keys } else { others }
+                .iter()
+                .map(|c| {
+                    let c = self.ident(c, quote);
+                    format!("{c}=VALUES({c})")
+                })
+                .collect();
+            return format!(
+                "INSERT INTO {table}({}) VALUES({}) ON DUPLICATE KEY UPDATE {}",
+                all.join(","),
+                params.join(","),
+                sets.join(",")
+            );
+        }
         let conflict: Vec<String> = keys.iter().map(|c| self.ident(c, quote)).collect();
         let action = if others.is_empty() {
             "DO NOTHING".to_string()
@@ -382,6 +462,39 @@ mod tests {
         assert_eq!(
             Dialect::Sqlite.upsert("t", &["id".into()], &[], false),
             "INSERT INTO t (id) VALUES (?1) ON CONFLICT (id) DO NOTHING"
+        );
+    }
+
+    #[test]
+    fn mysql() {
+        let n = NumericMapping::None;
+        let m = Dialect::MySql;
+        assert_eq!(m.kind_of("tinyint(1)", None, None, n), ColumnKind::Bool);
+        assert_eq!(
+            m.kind_of("int(11) unsigned", None, None, n),
+            ColumnKind::UInt64
+        );
+        assert_eq!(m.kind_of("INT", None, None, n), ColumnKind::Int32);
+        assert_eq!(
+            m.kind_of("decimal(10,2)", Some(10), Some(2), n),
+            ColumnKind::Decimal(2)
+        );
+        assert_eq!(
+            m.kind_of("datetime(3)", None, None, n),
+            ColumnKind::Timestamp
+        );
+        assert_eq!(m.ident("a`b", true), "`a``b`");
+        assert_eq!(
+            m.upsert("`t`", &["id".into()], &["v".into()], true),
+            "INSERT INTO `t`(`id`,`v`) VALUES(?,?) ON DUPLICATE KEY UPDATE `v`=VALUES(`v`)"
+        );
+        assert_eq!(
+            m.sql_type(&Schema::of(Type::String), true).unwrap(),
+            "VARCHAR(256)"
+        );
+        assert_eq!(
+            m.sql_type(&Schema::of(Type::String), false).unwrap(),
+            "TEXT"
         );
     }
 

@@ -1,5 +1,5 @@
 //! Confluent's JDBC connectors (`io.confluent.connect.jdbc.JdbcSourceConnector`
-//! and `JdbcSinkConnector`) for PostgreSQL and SQLite, on `sqlx`.
+//! and `JdbcSinkConnector`) for PostgreSQL, MySQL/MariaDB and SQLite, on `sqlx`.
 //!
 //! - [`source`]: tables (or one query) polled in `bulk`, `incrementing`,
 //!   `timestamp` or `timestamp+incrementing` mode into one topic per table.
@@ -11,8 +11,7 @@
 //!   SQL values and Connect values.
 //!
 //! Connection URLs are the JDBC ones users have (`jdbc:postgresql://host:5432/db`,
-//! `jdbc:sqlite:/path/file.db`); see [`url`]. MySQL/MariaDB URLs are refused
-//! in validation: that dialect is not built.
+//! `jdbc:mysql://host:3306/db`, `jdbc:sqlite:/path/file.db`); see [`url`].
 
 pub mod db;
 pub mod dialect;
@@ -40,7 +39,7 @@ pub fn connection_def(def: ConfigDef) -> ConfigDef {
             ConfigType::String,
             Default::Required,
             Importance::High,
-            "JDBC connection URL: jdbc:postgresql://host:port/database?user=..&password=.. or jdbc:sqlite:/path/to/file.db",
+            "JDBC connection URL: jdbc:postgresql://host:port/database?user=..&password=.., jdbc:mysql://host:port/database or jdbc:sqlite:/path/to/file.db",
         )
         .validator(Validator::Custom(url::check))
         .group(DATABASE, 1, Width::Long, "JDBC URL"),
@@ -95,7 +94,12 @@ pub fn connection_def(def: ConfigDef) -> ConfigDef {
             "The database dialect; empty picks it from the connection URL.",
         )
         .validator(Validator::OneOf(
-            &["", "PostgreSqlDatabaseDialect", "SqliteDatabaseDialect"],
+            &[
+                "",
+                "PostgreSqlDatabaseDialect",
+                "MySqlDatabaseDialect",
+                "SqliteDatabaseDialect",
+            ],
             false,
         ))
         .group(DATABASE, 6, Width::Long, "Database Dialect"),

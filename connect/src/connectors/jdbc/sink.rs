@@ -555,7 +555,11 @@ impl JdbcSinkTask {
 
     /// `"name" TYPE [NOT] NULL [DEFAULT x]`.
     fn column_def(&self, name: &str, schema: &Schema, key: bool) -> Result<String> {
-        let mut def = format!("{} {}", self.ident(name), self.dialect().sql_type(schema)?);
+        let mut def = format!(
+            "{} {}",
+            self.ident(name),
+            self.dialect().sql_type(schema, key)?
+        );
         if let Some(d) = schema.default.as_ref().and_then(sql_literal) {
             def.push_str(&format!(" DEFAULT {d}"));
         }

@@ -598,21 +598,19 @@ impl JdbcSourceTask {
         }
     }
 
-    /// The base SELECT of querier `i` (the table, or the query wrapped so
-    /// conditions can follow).
+    /// The base SELECT of querier `i` (its table, or the query wrapped so
+    /// conditions can follow) and the prefix of its columns.
     fn base_select(&self, i: usize) -> (String, String) {
         let q = &self.queriers[i];
-        match (&q.table, &q.query) {
-            (Some(t), _) => (
-                format!("SELECT * FROM {}", self.conn.table(t)),
-                String::new(),
-            ),
-            (None, Some(query)) => (
-                format!("SELECT * FROM ({query}) AS strom_query"),
-                "strom_query.".into(),
-            ),
+        let from = match (&q.table, &q.query) {
+            (Some(t), _) => self.conn.table(t),
+            (None, Some(query)) => format!("({query})"),
             _ => unreachable!(),
-        }
+        };
+        (
+            format!("SELECT * FROM {from} AS strom_source"),
+            "strom_source.".into(),
+        )
     }
 
     /// Work out the columns and record schema of querier `i`.

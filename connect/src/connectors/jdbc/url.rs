@@ -2,23 +2,32 @@
 //!
 //! - `jdbc:postgresql://host[:port]/database[?user=..&password=..&currentSchema=..&sslmode=..]`
 //!   (also `jdbc:postgresql:database` and `jdbc:postgresql:/` for localhost);
+//! - `jdbc:mysql://host[:port]/database[?user=..&password=..]` (MySQL and
+//!   MariaDB; also `jdbc:mariadb://`);
 //! - `jdbc:sqlite:/path/to/file.db`, `jdbc:sqlite:relative.db`, `jdbc:sqlite::memory:`.
 //!
-//! TLS is not built: `sslmode=require` (or stricter) and `ssl=true` are refused.
+//! TLS is not built: `sslmode=require` (or stricter), `ssl=true`,
+//! `useSSL=true`, `sslMode=REQUIRED` are refused.
+
+/// A database server's address and login, from a URL.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// PostgreSQL's `currentSchema`: the search path.
+    pub schema: Option<String>,
+    pub application_name: Option<String>,
+}
 
 /// A parsed connection URL.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DbUrl {
-    Postgres {
-        host: String,
-        port: u16,
-        database: String,
-        user: Option<String>,
-        password: Option<String>,
-        /// `currentSchema`: the search path.
-        schema: Option<String>,
-        application_name: Option<String>,
-    },
+    Postgres(Server),
+    /// MySQL or MariaDB (`jdbc:mysql:`, `jdbc:mariadb:`).
+    MySql(Server),
     Sqlite {
         /// A file path, or `:memory:`.
         path: String,
@@ -36,10 +45,19 @@ impl DbUrl {
     pub fn parse(raw: &str) -> Result<DbUrl, String> {
         let raw = raw.trim();
         let Some(rest) = raw.strip_prefix("jdbc:") else {
-            return Err("a JDBC URL starts with jdbc: (jdbc:postgresql://host:5432/db or jdbc:sqlite:/path/file.db)".into());
+            return Err("a JDBC URL starts with jdbc: (jdbc:postgresql://host:5432/db, jdbc:mysql://host:3306/db or jdbc:sqlite:/path/file.db)".into());
         };
         if let Some(rest) = rest.strip_prefix("postgresql:") {
-            return parse_postgres(rest);
+            return parse_server(rest, 5432).map(DbUrl::Postgres);
+        }
+        if let Some(rest) = rest
+            .strip_prefix("mysql:")
+            .or_else(|| rest.strip_prefix("mariadb:"))
+        {
+            if !rest.starts_with("//") {
+                return Err("a MySQL URL is jdbc:mysql://host[:port]/database".into());
+            }
+            return parse_server(rest, 3306).map(DbUrl::MySql);
         }
         if let Some(rest) = rest.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("file:").unwrap_or(rest);
@@ -53,37 +71,41 @@ impl DbUrl {
         }
         let scheme = rest.split(':').next().unwrap_or_default();
         Err(format!(
-            "no suitable driver for jdbc:{scheme}: Strom's JDBC connectors support PostgreSQL (jdbc:postgresql:) and SQLite (jdbc:sqlite:)"
+            "no suitable driver for jdbc:{scheme}: Strom's JDBC connectors support PostgreSQL (jdbc:postgresql:), MySQL/MariaDB (jdbc:mysql:, jdbc:mariadb:) and SQLite (jdbc:sqlite:)"
         ))
     }
 
+    fn server_mut(&mut self) -> Option<&mut Server> {
+        match self {
+            DbUrl::Postgres(s) | DbUrl::MySql(s) => Some(s),
+            DbUrl::Sqlite { .. } => None,
+        }
+    }
+
     pub fn set_user(&mut self, u: &str) {
-        if let DbUrl::Postgres { user, .. } = self {
-            *user = Some(u.to_string());
+        if let Some(s) = self.server_mut() {
+            s.user = Some(u.to_string());
         }
     }
 
     pub fn set_password(&mut self, p: &str) {
-        if let DbUrl::Postgres { password, .. } = self {
-            *password = Some(p.to_string());
+        if let Some(s) = self.server_mut() {
+            s.password = Some(p.to_string());
         }
     }
 
-    /// The URL without its password, for logs and messages.
+    /// The URL without its login, for logs and messages.
     pub fn redacted(&self) -> String {
         match self {
-            DbUrl::Postgres {
-                host,
-                port,
-                database,
-                ..
-            } => format!("jdbc:postgresql://{host}:{port}/{database}"),
+            DbUrl::Postgres(s) => format!("jdbc:postgresql://{}:{}/{}", s.host, s.port, s.database),
+            DbUrl::MySql(s) => format!("jdbc:mysql://{}:{}/{}", s.host, s.port, s.database),
             DbUrl::Sqlite { path } => format!("jdbc:sqlite:{path}"),
         }
     }
 }
 
-fn parse_postgres(rest: &str) -> Result<DbUrl, String> {
+/// `//host[:port]/database?params` (or `database` alone: localhost).
+fn parse_server(rest: &str, default_port: u16) -> Result<Server, String> {
     let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (host, port, database) = if let Some(authority_path) = main.strip_prefix("//") {
         let (authority, database) = authority_path
@@ -104,7 +126,7 @@ fn parse_postgres(rest: &str) -> Result<DbUrl, String> {
             }
         };
         let port = if port.is_empty() {
-            5432
+            default_port
         } else {
             port.parse::<u16>()
                 .map_err(|_| format!("invalid port number {port:?}"))?
@@ -118,47 +140,51 @@ fn parse_postgres(rest: &str) -> Result<DbUrl, String> {
     } else {
         // jdbc:postgresql:database or jdbc:postgresql:/
         let db = main.trim_start_matches('/');
-        ("localhost".to_string(), 5432, percent_decode(db)?)
+        ("localhost".to_string(), default_port, percent_decode(db)?)
     };
-    let mut url = DbUrl::Postgres {
+    let mut server = Server {
         host,
         port,
         database,
-        user: None,
-        password: None,
-        schema: None,
-        application_name: None,
+        ..Server::default()
     };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = percent_decode(v)?;
-        let DbUrl::Postgres {
-            user,
-            password,
-            schema,
-            application_name,
-            ..
-        } = &mut url
-        else {
-            unreachable!()
-        };
-        match k {
-            "user" => *user = Some(v),
-            "password" => *password = Some(v),
-            "currentSchema" => *schema = Some(v),
-            "ApplicationName" => *application_name = Some(v),
-            "sslmode" if matches!(v.as_str(), "disable" | "allow" | "prefer") => {}
-            "ssl" if v == "false" => {}
-            "sslmode" | "ssl" => {
-                return Err(format!(
-                    "{k}={v}: TLS connections to the database are not supported"
-                ))
+        let plain = match k {
+            "user" => {
+                server.user = Some(v);
+                continue;
             }
+            "password" => {
+                server.password = Some(v);
+                continue;
+            }
+            "currentSchema" => {
+                server.schema = Some(v);
+                continue;
+            }
+            "ApplicationName" => {
+                server.application_name = Some(v);
+                continue;
+            }
+            // PostgreSQL's and MySQL Connector/J's TLS switches.
+            "sslmode" => matches!(v.as_str(), "disable" | "allow" | "prefer"),
+            "sslMode" => matches!(v.to_ascii_uppercase().as_str(), "DISABLED" | "PREFERRED"),
+            "ssl" | "useSSL" | "requireSSL" => v.eq_ignore_ascii_case("false"),
             // Driver tuning parameters (loginTimeout, tcpKeepAlive, ...) change nothing here.
-            _ => tracing::debug!(parameter = k, "ignoring a JDBC URL parameter"),
+            _ => {
+                tracing::debug!(parameter = k, "ignoring a JDBC URL parameter");
+                true
+            }
+        };
+        if !plain {
+            return Err(format!(
+                "{k}={v}: TLS connections to the database are not supported"
+            ));
         }
     }
-    Ok(url)
+    Ok(server)
 }
 
 fn percent_decode(s: &str) -> Result<String, String> {
@@ -186,14 +212,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn postgres_urls() {
+    fn server_urls() {
         let u = DbUrl::parse(
             "jdbc:postgresql://db.example:6543/shop?user=bob&password=p%40ss&currentSchema=s1&loginTimeout=5",
         )
         .unwrap();
         assert_eq!(
             u,
-            DbUrl::Postgres {
+            DbUrl::Postgres(Server {
                 host: "db.example".into(),
                 port: 6543,
                 database: "shop".into(),
@@ -201,24 +227,32 @@ mod tests {
                 password: Some("p@ss".into()),
                 schema: Some("s1".into()),
                 application_name: None,
-            }
+            })
         );
-        let DbUrl::Postgres { host, port, .. } = DbUrl::parse("jdbc:postgresql://h/db").unwrap()
-        else {
-            panic!()
+        let server = |u: &str| match DbUrl::parse(u).unwrap() {
+            DbUrl::Postgres(s) | DbUrl::MySql(s) => (s.host, s.port, s.database),
+            other => panic!("{other:?}"),
         };
-        assert_eq!((host.as_str(), port), ("h", 5432));
-        let DbUrl::Postgres { host, database, .. } = DbUrl::parse("jdbc:postgresql:shop").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!((host.as_str(), database.as_str()), ("localhost", "shop"));
-        let DbUrl::Postgres { host, port, .. } =
-            DbUrl::parse("jdbc:postgresql://[::1]:7000/db").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!((host.as_str(), port), ("::1", 7000));
+        assert_eq!(
+            server("jdbc:postgresql://h/db"),
+            ("h".into(), 5432, "db".into())
+        );
+        assert_eq!(
+            server("jdbc:postgresql:shop"),
+            ("localhost".into(), 5432, "shop".into())
+        );
+        assert_eq!(
+            server("jdbc:postgresql://[::1]:7000/db"),
+            ("::1".into(), 7000, "db".into())
+        );
+        assert_eq!(
+            server("jdbc:mysql://m/shop?useSSL=false"),
+            ("m".into(), 3306, "shop".into())
+        );
+        assert!(matches!(
+            DbUrl::parse("jdbc:mariadb://m:3307/x").unwrap(),
+            DbUrl::MySql(Server { port: 3307, .. })
+        ));
     }
 
     #[test]
@@ -242,9 +276,12 @@ mod tests {
         assert!(check("postgres://h/db")
             .unwrap()
             .contains("starts with jdbc:"));
-        assert!(check("jdbc:mysql://h/db")
+        assert!(check("jdbc:oracle:thin:@h:1521:x")
             .unwrap()
-            .contains("no suitable driver for jdbc:mysql"));
+            .contains("no suitable driver for jdbc:oracle"));
+        assert!(check("jdbc:mysql://h/db?requireSSL=true")
+            .unwrap()
+            .contains("TLS"));
         assert!(check("jdbc:postgresql://h:99999/db")
             .unwrap()
             .contains("invalid port"));
