@@ -400,78 +400,46 @@ impl Db {
 
     /// A table's columns in order; empty when there is no such table.
     pub async fn columns(&self, table: &TableId) -> Result<Vec<ColumnMeta>> {
-        let ctx = format!("describing table {table}");
-        match self {
-            Db::Postgres(p) => {
-                let rows: Vec<ColumnRow<i32>> = sqlx::query_as(
-                    "SELECT column_name::text, udt_name::text, is_nullable::text, \
-                         numeric_precision::int4, numeric_scale::int4 \
-                         FROM information_schema.columns \
-                         WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 \
-                         ORDER BY ordinal_position",
-                )
+        let sql = match self {
+            Db::Postgres(_) => {
+                "SELECT column_name::text, udt_name::text, is_nullable::text, \
+                 numeric_precision::int8, numeric_scale::int8 FROM information_schema.columns \
+                 WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 \
+                 ORDER BY ordinal_position"
+            }
+            Db::MySql(_) => {
+                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+                 CAST(IS_NULLABLE AS CHAR), CAST(NUMERIC_PRECISION AS SIGNED), \
+                 CAST(NUMERIC_SCALE AS SIGNED) FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
+                 ORDER BY ORDINAL_POSITION"
+            }
+            // No schemas (?1 is unused); an INTEGER PRIMARY KEY is the rowid:
+            // never null, whatever notnull says.
+            Db::Sqlite(_) => {
+                "SELECT name, type, CASE WHEN \"notnull\" OR (pk > 0 AND upper(type) = 'INTEGER') \
+                 THEN 'NO' ELSE 'YES' END, NULL, NULL \
+                 FROM pragma_table_info(?2) WHERE ?1 IS NULL OR ?1 IS NOT NULL ORDER BY cid"
+            }
+        };
+        let rows: Vec<ColumnRow<i64>> = each_pool!(self, p => {
+            sqlx::query_as(sql)
                 .bind(table.schema.as_deref())
                 .bind(&table.name)
                 .fetch_all(p)
                 .await
-                .map_err(|e| sql_error(&ctx, e))?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(name, ty, nullable, precision, scale)| ColumnMeta {
-                        name,
-                        type_name: ty,
-                        nullable: nullable == "YES",
-                        precision,
-                        scale,
-                    })
-                    .collect())
-            }
-            Db::MySql(p) => {
-                let rows: Vec<ColumnRow<i64>> = sqlx::query_as(
-                    "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
-                         CAST(IS_NULLABLE AS CHAR), CAST(NUMERIC_PRECISION AS SIGNED), \
-                         CAST(NUMERIC_SCALE AS SIGNED) FROM information_schema.COLUMNS \
-                         WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
-                         ORDER BY ORDINAL_POSITION",
-                )
-                .bind(table.schema.as_deref())
-                .bind(&table.name)
-                .fetch_all(p)
-                .await
-                .map_err(|e| sql_error(&ctx, e))?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(name, ty, nullable, precision, scale)| ColumnMeta {
-                        name,
-                        type_name: ty,
-                        nullable: nullable == "YES",
-                        precision: precision.map(|p| p as i32),
-                        scale: scale.map(|s| s as i32),
-                    })
-                    .collect())
-            }
-            Db::Sqlite(p) => {
-                // An INTEGER PRIMARY KEY is the rowid: never null, whatever notnull says.
-                let rows: Vec<(String, String, i64)> = sqlx::query_as(
-                    "SELECT name, type, \"notnull\" OR (pk > 0 AND upper(type) = 'INTEGER') \
-                     FROM pragma_table_info(?1) ORDER BY cid",
-                )
-                .bind(&table.name)
-                .fetch_all(p)
-                .await
-                .map_err(|e| sql_error(&ctx, e))?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(name, ty, notnull)| ColumnMeta {
-                        name,
-                        type_name: ty,
-                        nullable: notnull == 0,
-                        precision: None,
-                        scale: None,
-                    })
-                    .collect())
-            }
-        }
+        })
+        .map_err(|e| sql_error(&format!("describing table {table}"), e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, ty, nullable, precision, scale)| ColumnMeta {
+                name,
+                type_name: ty,
+                nullable: nullable == "YES",
+                precision: precision.map(|p| p as i32),
+                scale: scale.map(|s| s as i32),
+            })
+            .collect())
     }
 
     /// The columns a query returns, as the driver describes them.
