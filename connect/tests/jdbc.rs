@@ -155,6 +155,28 @@ async fn postgres_sources_pick_up_inserts_and_updates_and_resume() {
     let inc_rows = payloads(&env, "inc-accounts", 4).await;
     assert_eq!(inc_rows[3]["name"], "dee");
 
+    // A table created while the connector runs is found (table.poll.interval.ms).
+    create(
+        &http,
+        "all",
+        json!({"connector.class": "JdbcSourceConnector", "connection.url": url,
+               "mode": "bulk", "topic.prefix": "all-", "poll.interval.ms": "60000",
+               "table.poll.interval.ms": "200", "tasks.max": "4"}),
+    )
+    .await;
+    assert_eq!(payloads(&env, "all-accounts", 4).await.len(), 4);
+    exec(
+        &db,
+        "CREATE TABLE late (id INT PRIMARY KEY, v TEXT NOT NULL)",
+    )
+    .await;
+    exec(&db, "INSERT INTO late VALUES (7, 'seven')").await;
+    let late = payloads(&env, "all-late", 1).await;
+    assert_eq!(late[0], json!({"id": 7, "v": "seven"}));
+    http.wait_status("all", "RUNNING", 2, "RUNNING").await;
+    let (code, _) = http.delete("/connectors/all").await;
+    assert_eq!(code, 204);
+
     // Offsets: a restarted worker goes on after the last row it delivered.
     let (code, offsets) = http.get("/connectors/inc/offsets").await;
     assert_eq!(code, 200);
@@ -485,6 +507,7 @@ async fn a_database_outage_is_retried_without_loss_or_duplicates() {
             status["tasks"][0]["state"], "RUNNING",
             "{name} keeps running: {status}"
         );
+        assert_eq!(status["connector"]["state"], "RUNNING", "{name}: {status}");
     }
     pg.resume();
     let db = pg.pool("outage").await;

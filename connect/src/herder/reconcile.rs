@@ -135,6 +135,22 @@ async fn pass(
                 .map_err(|e| Error::Connect(e.to_string()))?;
         match generated {
             Ok(tasks) => {
+                // A connector whose task configs failed before (its database
+                // was away) and now work again runs again.
+                if herder
+                    .statuses
+                    .connector(name)
+                    .is_some_and(|s| s.state == State::Failed)
+                {
+                    let target = if entry.target == TargetState::Paused {
+                        State::Paused
+                    } else {
+                        State::Running
+                    };
+                    herder
+                        .statuses
+                        .put_connector(name, herder.worker.shared.status(target));
+                }
                 let tasks: Vec<Props> = tasks.into_iter().take(max_tasks.max(1)).collect();
                 if tasks != entry.tasks {
                     task_updates.push((name.clone(), tasks));

@@ -17,11 +17,14 @@
 //! last row delivered. A database that goes away makes the task log and
 //! poll again later (`query.retry.attempts`, -1 = for ever).
 //!
-//! Tables are listed when the connector starts; a table created later is
-//! picked up when the connector restarts.
+//! Tables are listed again every `table.poll.interval.ms`: a table created
+//! later gets a task within that time.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value as Json};
@@ -143,7 +146,7 @@ impl ConnectorPlugin for JdbcSourceConnector {
                 .validator(Validator::AtLeast(1))
                 .group(CONNECTOR, 2, Width::Short, "Max Rows Per Batch"))
             .define(key("table.poll.interval.ms", ConfigType::Long, val("60000"), Importance::Low,
-                "How often to look for new tables (tables are listed when the connector starts).")
+                "How often to look for new or dropped tables.")
                 .group(CONNECTOR, 3, Width::Short, "Metadata Change Monitoring Interval (ms)"))
             .define(key("topic.prefix", ConfigType::String, Default::Required, Importance::High,
                 "Prefix of the topic names: topic.prefix + table name, or the topic itself in query mode.")
@@ -291,8 +294,46 @@ fn listed(list: &[String], t: &TableId) -> bool {
     })
 }
 
-/// The tables the connector copies.
+/// The tables the connector copies, listed again at most every
+/// `table.poll.interval.ms` (the worker asks for task configs often): a new
+/// table gets its task config within that time. When the database cannot be
+/// reached, the last list stands.
 fn list_tables(props: &Props) -> Result<Vec<TableId>> {
+    type Listings = HashMap<String, (Instant, Vec<TableId>)>;
+    static LISTED: OnceLock<Mutex<Listings>> = OnceLock::new();
+    let listed = LISTED.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = format!("{props:?}");
+    let interval = Duration::from_millis(
+        props
+            .get("table.poll.interval.ms")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(60_000),
+    );
+    let cached = listed.lock().get(&key).cloned();
+    if let Some((at, tables)) = &cached {
+        if at.elapsed() < interval {
+            return Ok(tables.clone());
+        }
+    }
+    match list_tables_now(props) {
+        Ok(tables) => {
+            if cached.as_ref().is_some_and(|(_, old)| *old != tables) {
+                tracing::info!(?tables, "the tables to copy changed");
+            }
+            listed.lock().insert(key, (Instant::now(), tables.clone()));
+            Ok(tables)
+        }
+        Err(e) => match cached {
+            Some((_, tables)) => {
+                tracing::warn!(error = %e, "listing tables failed; keeping the last list");
+                Ok(tables)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+fn list_tables_now(props: &Props) -> Result<Vec<TableId>> {
     let conn = ConnectionConfig::from_props(props)?;
     let include = first_set(props, &["table.whitelist", "table.include.list"])
         .map(|v| split_list(v))
