@@ -496,12 +496,22 @@ async fn a_database_outage_is_retried_without_loss_or_duplicates() {
     db.close().await;
 
     pg.stop();
+    // A sink started while the database is away waits for it like a failed write.
+    create(
+        &http,
+        "late-sink",
+        json!({"connector.class": "JdbcSinkConnector", "connection.url": url,
+               "topics": "sink-in", "pk.mode": "kafka", "auto.create": "true",
+               "table.name.format": "late", "max.retries": "1000",
+               "retry.backoff.ms": "200"}),
+    )
+    .await;
     let second = batch(10, 30);
     let recs: Vec<(Option<&str>, Option<&str>)> =
         second.iter().map(|v| (None, Some(v.as_str()))).collect();
     env.produce("sink-in", &recs).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    for name in ["src", "sink"] {
+    for name in ["src", "sink", "late-sink"] {
         let (_, status) = http.get(&format!("/connectors/{name}/status")).await;
         assert_eq!(
             status["tasks"][0]["state"], "RUNNING",
@@ -524,6 +534,10 @@ async fn a_database_outage_is_retried_without_loss_or_duplicates() {
         pg_count(&db, "SELECT count(DISTINCT n) FROM \"sink-in\"").await,
         30
     );
+    wait_until("thirty rows in the late sink's table", || async {
+        pg_count(&db, "SELECT count(DISTINCT n) FROM late").await == 30
+    })
+    .await;
     let rows = payloads(&env, "out-src", 20).await;
     let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, (1..=20).collect::<Vec<_>>());

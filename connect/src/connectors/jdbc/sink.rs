@@ -268,6 +268,9 @@ struct Fields {
 
 #[derive(Default)]
 pub struct JdbcSinkTask {
+    /// Where to connect; the connection is made by the first write, so a
+    /// database that is away when the task starts is retried like a failed write.
+    connection: Option<ConnectionConfig>,
     conn: Conn,
     insert_mode: InsertMode,
     pk_mode: PkMode,
@@ -328,7 +331,7 @@ impl SinkTask for JdbcSinkTask {
                 "Deletes are only supported for pk.mode record_key",
             ));
         }
-        self.conn.open(&conn)?;
+        self.connection = Some(conn);
         Ok(())
     }
 
@@ -729,6 +732,16 @@ impl JdbcSinkTask {
     }
 
     fn write(&mut self, records: &[SinkRecord]) -> Result<()> {
+        if self.conn.parts().is_err() {
+            let mut conf = self
+                .connection
+                .clone()
+                .ok_or_else(|| Error::Connect("the task was not started".into()))?;
+            conf.attempts = 1;
+            self.conn
+                .open(&conf)
+                .map_err(|e| Error::Retriable(e.to_string()))?;
+        }
         let mut batches: Vec<(String, Vec<Vec<SqlValue>>)> = Vec::new();
         for r in records {
             let table = self.table_name(&r.record.topic);
