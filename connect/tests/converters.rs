@@ -18,9 +18,14 @@ use strom_schema_registry::{codec, RunningRegistry};
 use support::{props, wait_until, Env, DEADLINE};
 
 async fn start_registry(env: &Env) -> RunningRegistry {
+    start_registry_on(env, 0).await
+}
+
+async fn start_registry_on(env: &Env, port: u16) -> RunningRegistry {
     let mut p = BTreeMap::new();
+    let listener = format!("http://127.0.0.1:{port}");
     for (k, v) in [
-        ("listeners", "http://127.0.0.1:0"),
+        ("listeners", listener.as_str()),
         ("kafkastore.bootstrap.servers", env.bootstrap.as_str()),
         ("kafkastore.timeout.ms", "20000"),
         ("kafkastore.init.timeout.ms", "30000"),
@@ -491,6 +496,48 @@ async fn filestream_source_writes_avro() {
             .is_ok_and(|s| s.contains(&"lines-avro-value".to_string()))
     })
     .await;
+    worker.shutdown().await.unwrap();
+    registry.shutdown().await.unwrap();
+    env.shutdown().await;
+}
+
+/// `errors.retry.timeout`: a registry that is not there yet is retried (the
+/// converter's failure is retriable), and the records go through once it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registry_outage_is_retried_within_errors_retry_timeout() {
+    let env = Env::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    env.create_topic("late-registry", 1).await;
+    let input = env.path("in.txt");
+    std::fs::write(&input, "one\ntwo\n").unwrap();
+    let source = props(&[
+        ("name", "retrying"),
+        ("connector.class", "FileStreamSource"),
+        ("file", &input.display().to_string()),
+        ("topic", "late-registry"),
+        ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("value.converter.schema.registry.url", &url),
+        ("errors.retry.timeout", "-1"),
+        ("errors.retry.delay.max.ms", "200"),
+    ]);
+    let worker = env.standalone(&env.path("offsets"), vec![source]).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        env.topic_end("late-registry").await,
+        0,
+        "nothing without a registry"
+    );
+    let http = support::Http::new(&worker);
+    let (_, status) = http.get("/connectors/retrying/status").await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    let registry = start_registry_on(&env, port).await;
+    let payloads = read_raw(&env.bootstrap, "late-registry", 2).await;
+    assert_eq!(payloads.len(), 2);
     worker.shutdown().await.unwrap();
     registry.shutdown().await.unwrap();
     env.shutdown().await;

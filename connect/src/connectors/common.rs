@@ -81,7 +81,7 @@ pub fn base_def(ty: ConnectorType) -> ConfigDef {
         .define(
             key("errors.retry.timeout", ConfigType::Long, value("0"), Importance::Medium,
                 "How long a failed operation is retried, in ms (0: no retries, -1: forever).")
-                .validator(Validator::Custom(no_retries))
+                .validator(Validator::AtLeast(-1))
                 .group(ERRORS, 1, Width::Medium, "Retry Timeout for Errors"),
         )
         .define(
@@ -154,15 +154,6 @@ pub fn base_def(ty: ConnectorType) -> ConfigDef {
         );
     }
     def
-}
-
-/// Retrying failed operations is not built: only `errors.retry.timeout=0`
-/// (Kafka's default) is accepted, anything else is refused, not ignored.
-fn no_retries(v: &str) -> Option<String> {
-    (v.trim() != "0").then(|| {
-        "Strom's Connect worker does not retry failed operations yet; only 0 (no retries) is supported"
-            .to_string()
-    })
 }
 
 fn unique_aliases(v: &str) -> Option<String> {

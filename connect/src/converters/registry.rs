@@ -90,6 +90,24 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
+/// A registry failure as a Connect error: the registry unreachable or
+/// failing (5xx) is worth a retry (`errors.retry.timeout`), as Confluent's
+/// converters make it a retriable `NetworkException`; other answers are data errors.
+fn failure(e: strom_schema_registry::error::Error, context: String) -> Error {
+    use strom_schema_registry::error::Error as Sr;
+    let retriable = match &e {
+        Sr::Http(_) => true,
+        Sr::Remote { status, .. } => *status >= 500,
+        _ => false,
+    };
+    let msg = format!("{context}: {e}");
+    if retriable {
+        Error::Retriable(msg)
+    } else {
+        Error::Data(msg)
+    }
+}
+
 /// Run `f` on the registry runtime and wait for it (from sync or async code).
 pub fn block_on<F>(f: F) -> F::Output
 where
@@ -196,22 +214,23 @@ impl Registry {
                     .latest(&subj)
                     .await
                     .map(|s| (s.id, s.schema))
-                    .map_err(|e| format!("Error retrieving latest version of {subj}: {e}"))
+                    .map_err(|e| failure(e, format!("Error retrieving latest version of {subj}")))
             } else if auto {
                 client
                     .register(&subj, ty, &owned_text, &[])
                     .await
                     .map(|id| (id, owned_text))
-                    .map_err(|e| format!("Error registering {ty} schema under {subj}: {e}"))
+                    .map_err(|e| failure(e, format!("Error registering {ty} schema under {subj}")))
             } else {
                 client
                     .lookup(&subj, ty, &owned_text, &[])
                     .await
                     .map(|s| (s.id, owned_text))
-                    .map_err(|e| format!("Error retrieving {ty} schema id under {subj}: {e}"))
+                    .map_err(|e| {
+                        failure(e, format!("Error retrieving {ty} schema id under {subj}"))
+                    })
             }
-        })
-        .map_err(Error::data)?;
+        })?;
         let schema = ParsedSchema::parse(self.schema_type, &schema_text, &[])
             .map_err(|e| Error::data(format!("Invalid schema {schema_text}: {e}")))?;
         let w = WriteSchema {
@@ -229,7 +248,7 @@ impl Registry {
         }
         let client = self.client.clone();
         let registered = block_on(async move { client.schema_by_id(id).await })
-            .map_err(|e| Error::data(format!("Error retrieving schema for id {id}: {e}")))?;
+            .map_err(|e| failure(e, format!("Error retrieving schema for id {id}")))?;
         if registered.schema_type != self.schema_type {
             return Err(Error::data(format!(
                 "Schema {id} is a {} schema, expected {}",

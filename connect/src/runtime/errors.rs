@@ -66,6 +66,10 @@ struct DeadLetterQueue {
 pub struct ErrorHandler {
     connector: String,
     task: u32,
+    /// `errors.retry.timeout`: `None` retries for ever (-1); zero never.
+    retry_timeout: Option<Duration>,
+    /// `errors.retry.delay.max.ms`.
+    retry_delay_max: Duration,
     tolerate_all: bool,
     log: bool,
     log_messages: bool,
@@ -107,9 +111,13 @@ impl ErrorHandler {
         } else {
             None
         };
+        let retry_ms: i64 = get("errors.retry.timeout").parse().unwrap_or(0);
+        let delay_ms: u64 = get("errors.retry.delay.max.ms").parse().unwrap_or(60_000);
         Ok(ErrorHandler {
             connector: connector.to_string(),
             task,
+            retry_timeout: (retry_ms >= 0).then(|| Duration::from_millis(retry_ms as u64)),
+            retry_delay_max: Duration::from_millis(delay_ms),
             tolerate_all: get("errors.tolerance").eq_ignore_ascii_case("all"),
             log: flag("errors.log.enable"),
             log_messages: flag("errors.log.include.messages"),
@@ -122,10 +130,40 @@ impl ErrorHandler {
         ErrorHandler {
             connector: connector.to_string(),
             task,
+            retry_timeout: Some(Duration::ZERO),
+            retry_delay_max: Duration::from_secs(60),
             tolerate_all: false,
             log: false,
             log_messages: false,
             dlq: None,
+        }
+    }
+
+    /// Run `op`, again while it fails with a retriable error and
+    /// `errors.retry.timeout` allows (Connect's `RetryWithToleranceOperator`):
+    /// waits of 300 ms doubling up to `errors.retry.delay.max.ms`, never past
+    /// the timeout. The last error is returned for [`ErrorHandler::handle`].
+    pub async fn retrying<T>(&self, stage: Stage, mut op: impl FnMut() -> Result<T>) -> Result<T> {
+        let start = std::time::Instant::now();
+        let mut delay = Duration::from_millis(300);
+        loop {
+            match op() {
+                Err(Error::Retriable(e)) => {
+                    let left = match self.retry_timeout {
+                        None => Duration::MAX,
+                        Some(t) => t.saturating_sub(start.elapsed()),
+                    };
+                    if left.is_zero() {
+                        return Err(Error::Retriable(e));
+                    }
+                    let wait = delay.min(self.retry_delay_max).min(left);
+                    tracing::warn!(connector = %self.connector, task = self.task, stage = stage.name(),
+                        error = %e, ?wait, "retriable failure; trying again");
+                    tokio::time::sleep(wait).await;
+                    delay = delay.saturating_mul(2);
+                }
+                other => return other,
+            }
         }
     }
 

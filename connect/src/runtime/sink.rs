@@ -334,7 +334,13 @@ impl Runner {
             headers: raw_headers.clone(),
             timestamp: m.timestamp().to_millis(),
         };
-        let (key_schema, key) = match self.converters.key.to_connect(topic, m.key()) {
+        let (key_schema, key) = match self
+            .errors
+            .retrying(Stage::KeyConverter, || {
+                self.converters.key.to_connect(topic, m.key())
+            })
+            .await
+        {
             Ok(k) => k,
             Err(e) => {
                 self.errors
@@ -348,7 +354,13 @@ impl Runner {
                 return Ok(None);
             }
         };
-        let (value_schema, value) = match self.converters.value.to_connect(topic, m.payload()) {
+        let (value_schema, value) = match self
+            .errors
+            .retrying(Stage::ValueConverter, || {
+                self.converters.value.to_connect(topic, m.payload())
+            })
+            .await
+        {
             Ok(v) => v,
             Err(e) => {
                 self.errors

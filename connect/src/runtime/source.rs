@@ -195,11 +195,17 @@ impl Runner {
                     continue;
                 }
             };
-            let key = match self.converters.key.to_bytes(
-                &record.topic,
-                record.key_schema.as_ref(),
-                &record.key,
-            ) {
+            let key = match self
+                .errors
+                .retrying(Stage::KeyConverter, || {
+                    self.converters.key.to_bytes(
+                        &record.topic,
+                        record.key_schema.as_ref(),
+                        &record.key,
+                    )
+                })
+                .await
+            {
                 Ok(k) => k,
                 Err(e) => {
                     self.errors
@@ -208,11 +214,17 @@ impl Runner {
                     continue;
                 }
             };
-            let value = match self.converters.value.to_bytes(
-                &record.topic,
-                record.value_schema.as_ref(),
-                &record.value,
-            ) {
+            let value = match self
+                .errors
+                .retrying(Stage::ValueConverter, || {
+                    self.converters.value.to_bytes(
+                        &record.topic,
+                        record.value_schema.as_ref(),
+                        &record.value,
+                    )
+                })
+                .await
+            {
                 Ok(v) => v,
                 Err(e) => {
                     self.errors
