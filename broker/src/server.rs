@@ -12,16 +12,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::broker::{Broker, Endpoint};
-use crate::codec::{decode_request, CodecError};
+use crate::codec::{decode_request, CodecError, Frame};
 use crate::config::Listener;
 use crate::handlers::{self, Reply};
 
@@ -129,7 +129,47 @@ pub async fn accept_loop(
 }
 
 /// What the reader hands the writer for each request.
-type Slot = oneshot::Receiver<Option<BytesMut>>;
+type Slot = oneshot::Receiver<Option<Frame>>;
+
+/// Most buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+
+/// Write a response frame; a chunked one (Fetch) with vectored writes, so the
+/// record buffers go to the socket without being copied first.
+async fn write_frame<W: AsyncWrite + Unpin>(wr: &mut W, frame: Frame) -> std::io::Result<()> {
+    let mut chunks = match frame {
+        Frame::Buf(b) => return wr.write_all(&b).await,
+        Frame::Chunks(c) => c,
+    };
+    let mut next = 0;
+    while next < chunks.len() {
+        if chunks[next].is_empty() {
+            next += 1;
+            continue;
+        }
+        let slices: Vec<std::io::IoSlice<'_>> = chunks[next..]
+            .iter()
+            .filter(|c| !c.is_empty())
+            .take(MAX_IOVECS)
+            .map(|c| std::io::IoSlice::new(c))
+            .collect();
+        let mut written = wr.write_vectored(&slices).await?;
+        drop(slices);
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 && next < chunks.len() {
+            let chunk: &mut Bytes = &mut chunks[next];
+            let n = written.min(chunk.len());
+            chunk.advance(n);
+            written -= n;
+            if chunk.is_empty() {
+                next += 1;
+            }
+        }
+    }
+    Ok(())
+}
 
 async fn serve_connection(
     broker: Arc<Broker>,
@@ -144,7 +184,7 @@ async fn serve_connection(
         while let Some(slot) = slots_rx.recv().await {
             match slot.await {
                 Ok(Some(frame)) => {
-                    if wr.write_all(&frame).await.is_err() {
+                    if write_frame(&mut wr, frame).await.is_err() {
                         break;
                     }
                 }
@@ -198,9 +238,10 @@ async fn serve_connection(
                     correlation_id,
                 }) if api_key == ApiKey::ApiVersions as i16 => {
                     tracing::debug!(version, "ApiVersions at an unsupported version; answering v0");
-                    let _ = tx.send(Some(handlers::api_versions::unsupported_version_response(
-                        correlation_id,
-                    )?));
+                    let _ = tx.send(Some(
+                        handlers::api_versions::unsupported_version_response(correlation_id)?
+                            .into(),
+                    ));
                 }
                 Err(e) => {
                     drop(tx);
@@ -213,4 +254,88 @@ async fn serve_connection(
     drop(slots_tx);
     let _ = writer.await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A socket that takes at most `step` bytes per write.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.step);
+            self.out.extend_from_slice(&buf[..n]);
+            self.calls += 1;
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let mut left = self.step;
+            for b in bufs {
+                let n = b.len().min(left);
+                self.out.extend_from_slice(&b[..n]);
+                left -= n;
+            }
+            self.calls += 1;
+            Poll::Ready(Ok(self.step - left))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn chunked_frames_are_written_whole_and_in_order_through_short_writes() {
+        let chunks: Vec<Bytes> = (0..150u32)
+            .map(|i| {
+                Bytes::from(
+                    (0..(i % 13) * 7)
+                        .map(|j| (i + j) as u8)
+                        .collect::<Vec<u8>>(),
+                )
+            })
+            .collect();
+        let expected: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        for step in [1, 5, 64, 1000, 1 << 20] {
+            let mut w = Trickle {
+                out: Vec::new(),
+                step,
+                calls: 0,
+            };
+            write_frame(&mut w, Frame::Chunks(chunks.clone()))
+                .await
+                .expect("write");
+            assert_eq!(w.out, expected, "step {step}");
+            if step == 1 << 20 {
+                // 150 chunks (some empty) in writes of at most MAX_IOVECS buffers.
+                assert!(w.calls <= 3, "{} writes", w.calls);
+            }
+        }
+    }
 }
