@@ -12,9 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -171,6 +171,18 @@ async fn write_frame<W: AsyncWrite + Unpin>(wr: &mut W, frame: Frame) -> std::io
     Ok(())
 }
 
+/// Read exactly `size` bytes into a new buffer, without zeroing it first.
+async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::Result<BytesMut> {
+    let mut frame = BytesMut::with_capacity(size);
+    while frame.len() < size {
+        let want = size - frame.len();
+        if rd.read_buf(&mut (&mut frame).limit(want)).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(frame)
+}
+
 async fn serve_connection(
     broker: Arc<Broker>,
     stream: TcpStream,
@@ -207,8 +219,7 @@ async fn serve_connection(
                     "request of {size} bytes exceeds socket.request.max.bytes {max}; closing connection from {peer}"
                 );
             }
-            let mut frame = BytesMut::zeroed(size as usize);
-            rd.read_exact(&mut frame).await?;
+            let frame = read_frame(&mut rd, size as usize).await?;
             let (tx, rx) = oneshot::channel();
             if slots_tx.send(rx).await.is_err() {
                 return Ok(());
@@ -337,5 +348,21 @@ mod tests {
                 assert!(w.calls <= 3, "{} writes", w.calls);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn read_frame_takes_exactly_the_frame() {
+        let data: Vec<u8> = (0..200u8).collect();
+        let mut rd = BufReader::with_capacity(16, &data[..]);
+        let a = read_frame(&mut rd, 7).await.expect("first");
+        let b = read_frame(&mut rd, 150).await.expect("second");
+        assert_eq!(&a[..], &data[..7]);
+        assert_eq!(&b[..], &data[7..157]);
+        assert!(read_frame(&mut rd, 0).await.expect("empty").is_empty());
+        let short = read_frame(&mut rd, 44).await;
+        assert_eq!(
+            short.map(|_| ()).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::UnexpectedEof)
+        );
     }
 }
