@@ -241,6 +241,23 @@ impl Segment {
         Ok(())
     }
 
+    /// Reads `len` bytes at `pos` into a new buffer that is not zeroed first.
+    fn read_uninit(&self, pos: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = pos + buf.len() as u64;
+            let n = rustix::io::pread(&self.log, rustix::buffer::spare_capacity(&mut buf), at)
+                .map_err(std::io::Error::from)?;
+            if n == 0 {
+                return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into());
+            }
+        }
+        // The allocator may have given more room than asked for, and pread may
+        // have filled it: only the asked-for range is published data.
+        buf.truncate(len);
+        Ok(buf)
+    }
+
     /// Adds index entries (for data about to be published).
     pub fn push_index(&self, offsets: &[OffsetEntry], times: &[TimeEntry]) {
         if !offsets.is_empty() {
@@ -317,8 +334,7 @@ impl Segment {
         }
         let available = usize::try_from(size - start).unwrap_or(usize::MAX);
         let want = first_size.max(max_bytes.min(available));
-        let mut buf = vec![0u8; want];
-        self.log.read_exact_at(&mut buf, start)?;
+        let mut buf = self.read_uninit(start, want)?;
         let mut end = first_size;
         while let Some(h) = buf.get(end..).and_then(BatchHeader::parse) {
             let next = end + h.size();
