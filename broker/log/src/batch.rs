@@ -210,6 +210,10 @@ pub(crate) fn update_crc(batch: &mut [u8]) {
 pub(crate) fn put_i64(batch: &mut [u8], at: usize, v: i64) {
     batch[at..at + 8].copy_from_slice(&v.to_be_bytes());
 }
+pub(crate) fn put_u32(batch: &mut [u8], at: usize, v: u32) {
+    batch[at..at + 4].copy_from_slice(&v.to_be_bytes());
+}
+
 pub(crate) fn put_i32(batch: &mut [u8], at: usize, v: i32) {
     batch[at..at + 4].copy_from_slice(&v.to_be_bytes());
 }
