@@ -230,18 +230,59 @@ fn check_batch<'a>(raw: &'a [u8], pos: usize, ctx: &AppendContext) -> Result<Che
         _ => None,
     };
 
-    // Walk the records: framing, offset deltas, and the max timestamp.
+    // Walk the records: framing, offset deltas, and the max timestamp. A
+    // compressed batch is decompressed once: into a buffer kept for the
+    // re-encoding when there is one, else into this thread's reused buffer.
     let payload = &raw[RECORD_BATCH_OVERHEAD..];
-    let decompressed = if codec == compression::NONE {
-        None
+    let limit = decompress_limit(ctx.max_message_bytes);
+    let (walk, decompressed) = if codec == compression::NONE {
+        (walk_records(payload, &header, ctx)?, None)
+    } else if recompress_to.is_some() {
+        let d = compression::decompress(codec, payload, limit)?;
+        (walk_records(&d, &header, ctx)?, Some(d))
     } else {
-        Some(compression::decompress(
-            codec,
-            payload,
-            decompress_limit(ctx.max_message_bytes),
-        )?)
+        let walk = compression::with_decompressed(codec, payload, limit, |section| {
+            walk_records(section, &header, ctx)
+        })?;
+        (walk, None)
     };
-    let section = decompressed.as_deref().unwrap_or(payload);
+    let Walk {
+        max_ts_delta,
+        control_coordinator_epoch,
+    } = walk;
+    let (max_timestamp, max_timestamp_delta) = if header.timestamp_type()
+        == TimestampType::LogAppendTime
+        && ctx.origin == AppendOrigin::Replication
+    {
+        (header.max_timestamp, 0)
+    } else {
+        (
+            header.base_timestamp.saturating_add(max_ts_delta.0),
+            max_ts_delta.1,
+        )
+    };
+    Ok(Checked {
+        raw,
+        pos,
+        header,
+        records: decompressed,
+        recompress_to,
+        max_timestamp,
+        max_timestamp_delta,
+        control_coordinator_epoch,
+    })
+}
+
+/// What the walk over a batch's records found.
+struct Walk {
+    /// Largest timestamp delta and the offset delta of its first record.
+    max_ts_delta: (i64, i32),
+    control_coordinator_epoch: Option<i32>,
+}
+
+/// Checks every record of a batch's (decompressed) records section: framing,
+/// dense offset deltas, keys on a compacted topic; finds the max timestamp.
+fn walk_records(section: &[u8], header: &BatchHeader, ctx: &AppendContext) -> Result<Walk> {
     let mut expected_delta = 0i32;
     let mut bad_delta = None;
     let mut keyless = false;
@@ -278,29 +319,8 @@ fn check_batch<'a>(raw: &'a [u8], pos: usize, ctx: &AppendContext) -> Result<Che
             "Compacted topic cannot accept message without key".into(),
         ));
     }
-    let (max_timestamp, max_timestamp_delta) = if header.timestamp_type()
-        == TimestampType::LogAppendTime
-        && ctx.origin == AppendOrigin::Replication
-    {
-        (header.max_timestamp, 0)
-    } else {
-        (
-            header.base_timestamp.saturating_add(max_ts_delta.0),
-            max_ts_delta.1,
-        )
-    };
-    Ok(Checked {
-        raw,
-        pos,
-        header,
-        records: if recompress_to.is_some() {
-            decompressed
-        } else {
-            None
-        },
-        recompress_to,
-        max_timestamp,
-        max_timestamp_delta,
+    Ok(Walk {
+        max_ts_delta,
         control_coordinator_epoch,
     })
 }
