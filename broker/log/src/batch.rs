@@ -341,12 +341,17 @@ fn read_bytes<'a>(
     end: usize,
     nullable: bool,
 ) -> Option<Option<&'a [u8]>> {
+    let len = read_varint(buf, pos)?;
+    if len < 0 {
+        return (nullable && len == -1).then_some(None);
+    }
     let start = *pos;
-    skip_bytes(buf, pos, end, nullable)?;
-    let field = &buf[start..*pos];
-    let mut p = 0;
-    let len = read_varint(field, &mut p)?;
-    Some((len >= 0).then(|| &field[p..]))
+    let next = start.checked_add(len as usize)?;
+    if next > end {
+        return None;
+    }
+    *pos = next;
+    Some(Some(&buf[start..next]))
 }
 
 /// Parses one record at `*pos`.
