@@ -20,6 +20,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::batch::{self, BatchHeader, RECORD_BATCH_OVERHEAD};
 use crate::compression;
 use crate::index::{self, OffsetEntry, TimeEntry};
+use crate::read_buffers;
 use crate::{Result, TimestampOffset, TimestampType};
 
 pub(crate) const LOG_SUFFIX: &str = "log";
@@ -353,7 +354,10 @@ impl Segment {
         }
         let available = usize::try_from(size - start).unwrap_or(usize::MAX);
         let want = first_size.max(max_bytes.min(available));
-        let mut buf = self.read_uninit(start, want)?;
+        let buf = match read_buffers::read_exact_at(&self.log, start, want) {
+            Some(read) => read?,
+            None => Bytes::from(self.read_uninit(start, want)?),
+        };
         let mut end = first_size;
         while let Some(h) = buf.get(end..).and_then(BatchHeader::parse) {
             let next = end + h.size();
@@ -362,8 +366,7 @@ impl Segment {
             }
             end = next;
         }
-        buf.truncate(end);
-        Ok(Some(Bytes::from(buf)))
+        Ok(Some(buf.slice(..end)))
     }
 
     /// Calls `f` with the position and header of every batch from the one holding
