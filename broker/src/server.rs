@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -171,16 +171,55 @@ async fn write_frame<W: AsyncWrite + Unpin>(wr: &mut W, frame: Frame) -> std::io
     Ok(())
 }
 
-/// Read exactly `size` bytes into a new buffer, without zeroing it first.
-async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::Result<BytesMut> {
-    let mut frame = BytesMut::with_capacity(size);
-    while frame.len() < size {
-        let want = size - frame.len();
-        if rd.read_buf(&mut (&mut frame).limit(want)).await? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+/// How much a connection reads ahead while waiting for a frame's size: small
+/// requests then take one read, and at most this much of a large frame is
+/// copied when room for the whole frame is made.
+const READ_AHEAD: usize = 8 * 1024;
+
+/// Reads request frames. Bytes are read straight into one buffer and each
+/// frame is split off it, so a frame is neither zeroed nor copied (a
+/// `BufReader` copied every frame that was partly in its buffer). Once a
+/// frame's size is known, room for all of it is made and exactly its bytes
+/// are read.
+struct FrameReader<R> {
+    rd: R,
+    buf: BytesMut,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    fn new(rd: R) -> Self {
+        FrameReader {
+            rd,
+            buf: BytesMut::new(),
         }
     }
-    Ok(frame)
+
+    /// Reads at most `max` more bytes into the buffer; 0 at end of stream.
+    async fn fill(&mut self, max: usize) -> std::io::Result<usize> {
+        self.buf.reserve(max);
+        self.rd.read_buf(&mut (&mut self.buf).limit(max)).await
+    }
+
+    /// The next frame's size prefix; `None` at end of stream (also in the
+    /// middle of a size prefix, as for a client that went away).
+    async fn size(&mut self) -> std::io::Result<Option<i32>> {
+        while self.buf.len() < 4 {
+            if self.fill(READ_AHEAD - self.buf.len()).await? == 0 {
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.buf.get_i32()))
+    }
+
+    /// The next `size` bytes (a frame whose size was checked by the caller).
+    async fn frame(&mut self, size: usize) -> std::io::Result<BytesMut> {
+        while self.buf.len() < size {
+            if self.fill(size - self.buf.len()).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        Ok(self.buf.split_to(size))
+    }
 }
 
 async fn serve_connection(
@@ -190,7 +229,7 @@ async fn serve_connection(
     listener: String,
 ) -> anyhow::Result<()> {
     let (rd, mut wr) = stream.into_split();
-    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut rd = FrameReader::new(rd);
     let (slots_tx, mut slots_rx) = mpsc::channel::<Slot>(MAX_IN_FLIGHT);
     let writer = tokio::spawn(async move {
         while let Some(slot) = slots_rx.recv().await {
@@ -209,9 +248,9 @@ async fn serve_connection(
     let max = broker.config.socket_request_max_bytes();
     let result = async {
         loop {
-            let size = match rd.read_i32().await {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            let size = match rd.size().await {
+                Ok(Some(n)) => n,
+                Ok(None) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
             if size < 0 || size as usize > max {
@@ -219,7 +258,7 @@ async fn serve_connection(
                     "request of {size} bytes exceeds socket.request.max.bytes {max}; closing connection from {peer}"
                 );
             }
-            let frame = read_frame(&mut rd, size as usize).await?;
+            let frame = rd.frame(size as usize).await?;
             let (tx, rx) = oneshot::channel();
             if slots_tx.send(rx).await.is_err() {
                 return Ok(());
@@ -350,19 +389,58 @@ mod tests {
         }
     }
 
+    /// A socket that returns at most `step` bytes per read.
+    struct Drip<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl AsyncRead for Drip<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let n = self.data.len().min(self.step).min(buf.remaining());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
     #[tokio::test]
-    async fn read_frame_takes_exactly_the_frame() {
-        let data: Vec<u8> = (0..200u8).collect();
-        let mut rd = BufReader::with_capacity(16, &data[..]);
-        let a = read_frame(&mut rd, 7).await.expect("first");
-        let b = read_frame(&mut rd, 150).await.expect("second");
-        assert_eq!(&a[..], &data[..7]);
-        assert_eq!(&b[..], &data[7..157]);
-        assert!(read_frame(&mut rd, 0).await.expect("empty").is_empty());
-        let short = read_frame(&mut rd, 44).await;
+    async fn frames_are_split_off_exactly_whatever_the_read_sizes() {
+        let mut stream = Vec::new();
+        let sizes = [0usize, 7, 150, 3, 200_000, 12, 70_000, 1];
+        for (i, n) in sizes.iter().enumerate() {
+            stream.extend_from_slice(&(*n as i32).to_be_bytes());
+            stream.extend((0..*n).map(|j| (i * 31 + j) as u8));
+        }
+        for step in [1, 3, 4096, 1 << 20] {
+            let mut rd = FrameReader::new(Drip {
+                data: &stream,
+                step,
+            });
+            for (i, n) in sizes.iter().enumerate() {
+                let size = rd.size().await.expect("size").expect("not at end");
+                assert_eq!(size as usize, *n, "step {step}");
+                let frame = rd.frame(*n).await.expect("frame");
+                let want: Vec<u8> = (0..*n).map(|j| (i * 31 + j) as u8).collect();
+                assert_eq!(&frame[..], &want[..], "step {step}, frame {i}");
+            }
+            assert_eq!(rd.size().await.expect("end").map(|_| ()), None);
+        }
+        // A frame cut short is an error; a size prefix cut short is the end.
+        let mut rd = FrameReader::new(&[0u8, 0, 0, 9, 1, 2, 3][..]);
+        let size = rd.size().await.expect("size").expect("size");
         assert_eq!(
-            short.map(|_| ()).map_err(|e| e.kind()),
+            rd.frame(size as usize)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.kind()),
             Err(std::io::ErrorKind::UnexpectedEof)
         );
+        let mut rd = FrameReader::new(&[0u8, 0][..]);
+        assert!(rd.size().await.expect("end").is_none());
     }
 }
