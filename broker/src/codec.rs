@@ -4,7 +4,11 @@
 //! is checked against `socket.request.max.bytes` by the connection before
 //! anything is allocated; [`decode_request`] then decodes the header and the
 //! body with the `kafka-protocol` crate, for the APIs and versions Strom
-//! serves (see [`crate::handlers::api_versions::SUPPORTED`]).
+//! serves (see [`crate::handlers::api_versions::SUPPORTED`]). Responses are
+//! encoded by the crate too, except Fetch: [`fetch_response`] keeps the
+//! records read from the log out of the encoded buffer, so they are not copied.
+
+pub mod fetch_response;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
@@ -92,6 +96,36 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, CodecError> {
         );
     }
     Ok(DecodedRequest { header, body })
+}
+
+/// An encoded response frame, size prefix included.
+#[derive(Debug)]
+pub enum Frame {
+    /// The whole frame in one buffer.
+    Buf(BytesMut),
+    /// The frame in parts, written in order (a Fetch response: header parts
+    /// and the log's record buffers, which are not copied).
+    Chunks(Vec<Bytes>),
+}
+
+impl Frame {
+    /// Size of the frame in bytes, size prefix included.
+    pub fn len(&self) -> usize {
+        match self {
+            Frame::Buf(b) => b.len(),
+            Frame::Chunks(c) => c.iter().map(Bytes::len).sum(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<BytesMut> for Frame {
+    fn from(b: BytesMut) -> Self {
+        Frame::Buf(b)
+    }
 }
 
 /// Encode a response frame (size prefix, header, body) for `api_key` at `version`.

@@ -6,8 +6,10 @@
 //! - [`server`]: listeners (IPv4 and IPv6 loopback for `localhost`), one reader and
 //!   one writer task per connection, answers in request order.
 //! - [`codec`]: frame decoding with the `kafka-protocol` crate, for exactly the
-//!   APIs and versions in [`handlers::api_versions::SUPPORTED`]; [`alloc_guard`]
-//!   keeps hostile array counts from aborting the process.
+//!   APIs and versions in [`handlers::api_versions::SUPPORTED`], and response
+//!   encoding (Fetch by [`codec::fetch_response`], which leaves the records read
+//!   from the log uncopied); [`alloc_guard`] keeps hostile array counts from
+//!   aborting the process.
 //! - [`handlers`]: one file per API (`produce.rs`, `fetch.rs`, ...).
 //! - [`coordinator`]: consumer groups (the classic protocol) and committed
 //!   offsets in `__consumer_offsets`.

@@ -12,16 +12,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bytes::BytesMut;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::broker::{Broker, Endpoint};
-use crate::codec::{decode_request, CodecError};
+use crate::codec::{decode_request, CodecError, Frame};
 use crate::config::Listener;
 use crate::handlers::{self, Reply};
 
@@ -129,7 +129,98 @@ pub async fn accept_loop(
 }
 
 /// What the reader hands the writer for each request.
-type Slot = oneshot::Receiver<Option<BytesMut>>;
+type Slot = oneshot::Receiver<Option<Frame>>;
+
+/// Most buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+
+/// Write a response frame; a chunked one (Fetch) with vectored writes, so the
+/// record buffers go to the socket without being copied first.
+async fn write_frame<W: AsyncWrite + Unpin>(wr: &mut W, frame: Frame) -> std::io::Result<()> {
+    let mut chunks = match frame {
+        Frame::Buf(b) => return wr.write_all(&b).await,
+        Frame::Chunks(c) => c,
+    };
+    let mut next = 0;
+    while next < chunks.len() {
+        if chunks[next].is_empty() {
+            next += 1;
+            continue;
+        }
+        let slices: Vec<std::io::IoSlice<'_>> = chunks[next..]
+            .iter()
+            .filter(|c| !c.is_empty())
+            .take(MAX_IOVECS)
+            .map(|c| std::io::IoSlice::new(c))
+            .collect();
+        let mut written = wr.write_vectored(&slices).await?;
+        drop(slices);
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 && next < chunks.len() {
+            let chunk: &mut Bytes = &mut chunks[next];
+            let n = written.min(chunk.len());
+            chunk.advance(n);
+            written -= n;
+            if chunk.is_empty() {
+                next += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How much a connection reads ahead while waiting for a frame's size: small
+/// requests then take one read, and at most this much of a large frame is
+/// copied when room for the whole frame is made.
+const READ_AHEAD: usize = 8 * 1024;
+
+/// Reads request frames. Bytes are read straight into one buffer and each
+/// frame is split off it, so a frame is neither zeroed nor copied (a
+/// `BufReader` copied every frame that was partly in its buffer). Once a
+/// frame's size is known, room for all of it is made and exactly its bytes
+/// are read.
+struct FrameReader<R> {
+    rd: R,
+    buf: BytesMut,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    fn new(rd: R) -> Self {
+        FrameReader {
+            rd,
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Reads at most `max` more bytes into the buffer; 0 at end of stream.
+    async fn fill(&mut self, max: usize) -> std::io::Result<usize> {
+        self.buf.reserve(max);
+        self.rd.read_buf(&mut (&mut self.buf).limit(max)).await
+    }
+
+    /// The next frame's size prefix; `None` at end of stream (also in the
+    /// middle of a size prefix, as for a client that went away).
+    async fn size(&mut self) -> std::io::Result<Option<i32>> {
+        while self.buf.len() < 4 {
+            if self.fill(READ_AHEAD - self.buf.len()).await? == 0 {
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.buf.get_i32()))
+    }
+
+    /// The next `size` bytes (a frame whose size was checked by the caller).
+    async fn frame(&mut self, size: usize) -> std::io::Result<BytesMut> {
+        while self.buf.len() < size {
+            if self.fill(size - self.buf.len()).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        Ok(self.buf.split_to(size))
+    }
+}
 
 async fn serve_connection(
     broker: Arc<Broker>,
@@ -138,13 +229,13 @@ async fn serve_connection(
     listener: String,
 ) -> anyhow::Result<()> {
     let (rd, mut wr) = stream.into_split();
-    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut rd = FrameReader::new(rd);
     let (slots_tx, mut slots_rx) = mpsc::channel::<Slot>(MAX_IN_FLIGHT);
     let writer = tokio::spawn(async move {
         while let Some(slot) = slots_rx.recv().await {
             match slot.await {
                 Ok(Some(frame)) => {
-                    if wr.write_all(&frame).await.is_err() {
+                    if write_frame(&mut wr, frame).await.is_err() {
                         break;
                     }
                 }
@@ -157,9 +248,9 @@ async fn serve_connection(
     let max = broker.config.socket_request_max_bytes();
     let result = async {
         loop {
-            let size = match rd.read_i32().await {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            let size = match rd.size().await {
+                Ok(Some(n)) => n,
+                Ok(None) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
             if size < 0 || size as usize > max {
@@ -167,8 +258,7 @@ async fn serve_connection(
                     "request of {size} bytes exceeds socket.request.max.bytes {max}; closing connection from {peer}"
                 );
             }
-            let mut frame = BytesMut::zeroed(size as usize);
-            rd.read_exact(&mut frame).await?;
+            let frame = rd.frame(size as usize).await?;
             let (tx, rx) = oneshot::channel();
             if slots_tx.send(rx).await.is_err() {
                 return Ok(());
@@ -198,9 +288,10 @@ async fn serve_connection(
                     correlation_id,
                 }) if api_key == ApiKey::ApiVersions as i16 => {
                     tracing::debug!(version, "ApiVersions at an unsupported version; answering v0");
-                    let _ = tx.send(Some(handlers::api_versions::unsupported_version_response(
-                        correlation_id,
-                    )?));
+                    let _ = tx.send(Some(
+                        handlers::api_versions::unsupported_version_response(correlation_id)?
+                            .into(),
+                    ));
                 }
                 Err(e) => {
                     drop(tx);
@@ -213,4 +304,143 @@ async fn serve_connection(
     drop(slots_tx);
     let _ = writer.await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A socket that takes at most `step` bytes per write.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.step);
+            self.out.extend_from_slice(&buf[..n]);
+            self.calls += 1;
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let mut left = self.step;
+            for b in bufs {
+                let n = b.len().min(left);
+                self.out.extend_from_slice(&b[..n]);
+                left -= n;
+            }
+            self.calls += 1;
+            Poll::Ready(Ok(self.step - left))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn chunked_frames_are_written_whole_and_in_order_through_short_writes() {
+        let chunks: Vec<Bytes> = (0..150u32)
+            .map(|i| {
+                Bytes::from(
+                    (0..(i % 13) * 7)
+                        .map(|j| (i + j) as u8)
+                        .collect::<Vec<u8>>(),
+                )
+            })
+            .collect();
+        let expected: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        for step in [1, 5, 64, 1000, 1 << 20] {
+            let mut w = Trickle {
+                out: Vec::new(),
+                step,
+                calls: 0,
+            };
+            write_frame(&mut w, Frame::Chunks(chunks.clone()))
+                .await
+                .expect("write");
+            assert_eq!(w.out, expected, "step {step}");
+            if step == 1 << 20 {
+                // 150 chunks (some empty) in writes of at most MAX_IOVECS buffers.
+                assert!(w.calls <= 3, "{} writes", w.calls);
+            }
+        }
+    }
+
+    /// A socket that returns at most `step` bytes per read.
+    struct Drip<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl AsyncRead for Drip<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let n = self.data.len().min(self.step).min(buf.remaining());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_are_split_off_exactly_whatever_the_read_sizes() {
+        let mut stream = Vec::new();
+        let sizes = [0usize, 7, 150, 3, 200_000, 12, 70_000, 1];
+        for (i, n) in sizes.iter().enumerate() {
+            stream.extend_from_slice(&(*n as i32).to_be_bytes());
+            stream.extend((0..*n).map(|j| (i * 31 + j) as u8));
+        }
+        for step in [1, 3, 4096, 1 << 20] {
+            let mut rd = FrameReader::new(Drip {
+                data: &stream,
+                step,
+            });
+            for (i, n) in sizes.iter().enumerate() {
+                let size = rd.size().await.expect("size").expect("not at end");
+                assert_eq!(size as usize, *n, "step {step}");
+                let frame = rd.frame(*n).await.expect("frame");
+                let want: Vec<u8> = (0..*n).map(|j| (i * 31 + j) as u8).collect();
+                assert_eq!(&frame[..], &want[..], "step {step}, frame {i}");
+            }
+            assert_eq!(rd.size().await.expect("end").map(|_| ()), None);
+        }
+        // A frame cut short is an error; a size prefix cut short is the end.
+        let mut rd = FrameReader::new(&[0u8, 0, 0, 9, 1, 2, 3][..]);
+        let size = rd.size().await.expect("size").expect("size");
+        assert_eq!(
+            rd.frame(size as usize)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::UnexpectedEof)
+        );
+        let mut rd = FrameReader::new(&[0u8, 0][..]);
+        assert!(rd.size().await.expect("end").is_none());
+    }
 }

@@ -210,6 +210,10 @@ pub(crate) fn update_crc(batch: &mut [u8]) {
 pub(crate) fn put_i64(batch: &mut [u8], at: usize, v: i64) {
     batch[at..at + 8].copy_from_slice(&v.to_be_bytes());
 }
+pub(crate) fn put_u32(batch: &mut [u8], at: usize, v: u32) {
+    batch[at..at + 4].copy_from_slice(&v.to_be_bytes());
+}
+
 pub(crate) fn put_i32(batch: &mut [u8], at: usize, v: i32) {
     batch[at..at + 4].copy_from_slice(&v.to_be_bytes());
 }
@@ -337,12 +341,17 @@ fn read_bytes<'a>(
     end: usize,
     nullable: bool,
 ) -> Option<Option<&'a [u8]>> {
+    let len = read_varint(buf, pos)?;
+    if len < 0 {
+        return (nullable && len == -1).then_some(None);
+    }
     let start = *pos;
-    skip_bytes(buf, pos, end, nullable)?;
-    let field = &buf[start..*pos];
-    let mut p = 0;
-    let len = read_varint(field, &mut p)?;
-    Some((len >= 0).then(|| &field[p..]))
+    let next = start.checked_add(len as usize)?;
+    if next > end {
+        return None;
+    }
+    *pos = next;
+    Some(Some(&buf[start..next]))
 }
 
 /// Parses one record at `*pos`.

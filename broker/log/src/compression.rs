@@ -42,77 +42,165 @@ fn too_large(limit: usize) -> Error {
     }
 }
 
-fn read_bounded(codec: u8, reader: impl Read, limit: usize) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| corrupt(codec, e))?;
-    if out.len() > limit {
-        return Err(too_large(limit));
-    }
-    Ok(out)
+/// Decompressed bytes in a buffer that is reused: `buf` is all initialised
+/// (zeroed once when it grows), `len` bytes of it are the output. Reusing it
+/// spares the zeroing and the page faults of a fresh buffer for every batch.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    buf: Vec<u8>,
+    len: usize,
 }
 
-/// Decompresses a batch's records section. `limit` bounds the output size.
-pub(crate) fn decompress(codec: u8, data: &[u8], limit: usize) -> Result<Vec<u8>> {
-    match codec {
-        NONE => {
-            if data.len() > limit {
+/// Scratch buffers larger than this are not kept for the next batch.
+const SCRATCH_KEEP: usize = 4 << 20;
+
+impl Scratch {
+    /// The output of the last [`Self::decompress`].
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Makes `buf[..n]` writable, growing (and zeroing the new part) if needed.
+    fn ensure(&mut self, n: usize) -> &mut [u8] {
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        &mut self.buf[..n]
+    }
+
+    /// Decompresses a batch's records section into this buffer. `limit` bounds
+    /// the output size.
+    pub fn decompress(&mut self, codec: u8, data: &[u8], limit: usize) -> Result<&[u8]> {
+        self.len = 0;
+        match codec {
+            NONE => {
+                if data.len() > limit {
+                    return Err(too_large(limit));
+                }
+                self.ensure(data.len()).copy_from_slice(data);
+                self.len = data.len();
+            }
+            GZIP => self.read_bounded(codec, flate2::read::MultiGzDecoder::new(data), limit)?,
+            SNAPPY => self.snappy(data, limit)?,
+            LZ4 => {
+                let decoder = lz4::Decoder::new(data).map_err(|e| corrupt(codec, e))?;
+                self.read_bounded(codec, decoder, limit)?
+            }
+            ZSTD => {
+                let decoder = zstd::stream::read::Decoder::with_buffer(data)
+                    .map_err(|e| corrupt(codec, e))?;
+                self.read_bounded(codec, decoder, limit)?
+            }
+            other => return Err(Error::UnsupportedCompression(other)),
+        }
+        Ok(self.data())
+    }
+
+    /// Gives up the buffer if it grew past what is worth keeping.
+    pub fn trim(&mut self) {
+        if self.buf.len() > SCRATCH_KEEP {
+            *self = Scratch::default();
+        }
+    }
+
+    /// Reads `reader` to its end; more than `limit` bytes is an error.
+    fn read_bounded(&mut self, codec: u8, mut reader: impl Read, limit: usize) -> Result<()> {
+        let cap = limit.saturating_add(1);
+        loop {
+            let end = self.buf.len().min(cap);
+            if self.len == end {
+                if end == cap {
+                    return Err(too_large(limit));
+                }
+                let grown = self.buf.len().saturating_mul(2).max(64 * 1024).min(cap);
+                self.ensure(grown);
+                continue;
+            }
+            let n = match reader.read(&mut self.buf[self.len..end]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(corrupt(codec, e)),
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            self.len += n;
+        }
+    }
+
+    fn snappy(&mut self, data: &[u8], limit: usize) -> Result<()> {
+        let mut decoder = snap::raw::Decoder::new();
+        if data.len() < XERIAL_HEADER_LEN || data[..XERIAL_MAGIC.len()] != XERIAL_MAGIC[..] {
+            // Raw snappy, as snappy-java falls back to.
+            let len = snap::raw::decompress_len(data).map_err(|e| corrupt(SNAPPY, e))?;
+            if len > limit {
                 return Err(too_large(limit));
             }
-            Ok(data.to_vec())
+            self.len = decoder
+                .decompress(data, self.ensure(len))
+                .map_err(|e| corrupt(SNAPPY, e))?;
+            return Ok(());
         }
-        GZIP => read_bounded(codec, flate2::read::MultiGzDecoder::new(data), limit),
-        SNAPPY => snappy_decompress(data, limit),
-        LZ4 => {
-            let decoder = lz4::Decoder::new(data).map_err(|e| corrupt(codec, e))?;
-            read_bounded(codec, decoder, limit)
+        let mut pos = XERIAL_HEADER_LEN;
+        while pos < data.len() {
+            let len_bytes = data
+                .get(pos..pos + 4)
+                .ok_or_else(|| corrupt(SNAPPY, "truncated block length"))?;
+            let block_len =
+                u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]])
+                    as usize;
+            pos += 4;
+            let block = pos
+                .checked_add(block_len)
+                .and_then(|end| data.get(pos..end))
+                .ok_or_else(|| corrupt(SNAPPY, "truncated block"))?;
+            pos += block_len;
+            let len = snap::raw::decompress_len(block).map_err(|e| corrupt(SNAPPY, e))?;
+            let start = self.len;
+            let end = start.checked_add(len).filter(|e| *e <= limit);
+            let Some(end) = end else {
+                return Err(too_large(limit));
+            };
+            let n = decoder
+                .decompress(block, &mut self.ensure(end)[start..])
+                .map_err(|e| corrupt(SNAPPY, e))?;
+            self.len = start + n;
         }
-        ZSTD => {
-            let decoder =
-                zstd::stream::read::Decoder::with_buffer(data).map_err(|e| corrupt(codec, e))?;
-            read_bounded(codec, decoder, limit)
-        }
-        other => Err(Error::UnsupportedCompression(other)),
+        Ok(())
     }
 }
 
-fn snappy_decompress(data: &[u8], limit: usize) -> Result<Vec<u8>> {
-    let mut decoder = snap::raw::Decoder::new();
-    if data.len() < XERIAL_HEADER_LEN || data[..XERIAL_MAGIC.len()] != XERIAL_MAGIC[..] {
-        // Raw snappy, as snappy-java falls back to.
-        let len = snap::raw::decompress_len(data).map_err(|e| corrupt(SNAPPY, e))?;
-        if len > limit {
-            return Err(too_large(limit));
+thread_local! {
+    /// One scratch buffer per thread (appends run on tokio's blocking pool).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Decompresses a records section into this thread's reusable buffer and calls
+/// `f` with it: for checks that read the records once and keep nothing.
+pub(crate) fn with_decompressed<T>(
+    codec: u8,
+    data: &[u8],
+    limit: usize,
+    f: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let result = scratch.decompress(codec, data, limit).and_then(f);
+            scratch.trim();
+            result
         }
-        return decoder.decompress_vec(data).map_err(|e| corrupt(SNAPPY, e));
-    }
-    let mut out = Vec::new();
-    let mut pos = XERIAL_HEADER_LEN;
-    while pos < data.len() {
-        let len_bytes = data
-            .get(pos..pos + 4)
-            .ok_or_else(|| corrupt(SNAPPY, "truncated block length"))?;
-        let block_len =
-            u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
-        pos += 4;
-        let block = pos
-            .checked_add(block_len)
-            .and_then(|end| data.get(pos..end))
-            .ok_or_else(|| corrupt(SNAPPY, "truncated block"))?;
-        pos += block_len;
-        let len = snap::raw::decompress_len(block).map_err(|e| corrupt(SNAPPY, e))?;
-        let start = out.len();
-        let end = start.checked_add(len).filter(|e| *e <= limit);
-        let Some(end) = end else {
-            return Err(too_large(limit));
-        };
-        out.resize(end, 0);
-        decoder
-            .decompress(block, &mut out[start..])
-            .map_err(|e| corrupt(SNAPPY, e))?;
-    }
+        // Re-entered from `f` (not done today): use a buffer of its own.
+        Err(_) => f(&decompress(codec, data, limit)?),
+    })
+}
+
+/// Decompresses a batch's records section into a new buffer. `limit` bounds the
+/// output size.
+pub(crate) fn decompress(codec: u8, data: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let mut scratch = Scratch::default();
+    scratch.decompress(codec, data, limit)?;
+    let mut out = scratch.buf;
+    out.truncate(scratch.len);
     Ok(out)
 }
 
@@ -192,6 +280,40 @@ mod tests {
                 "codec {codec}"
             );
         }
+    }
+
+    #[test]
+    fn a_reused_scratch_buffer_gives_each_output_exactly() {
+        let big = sample();
+        let small = b"a short records section".to_vec();
+        let mut scratch = Scratch::default();
+        for codec in [NONE, GZIP, SNAPPY, LZ4, ZSTD] {
+            for data in [&big, &small, &big, &Vec::new()] {
+                let c = compress(codec, data).unwrap();
+                assert_eq!(
+                    scratch.decompress(codec, &c, big.len()).unwrap(),
+                    &data[..],
+                    "codec {codec}, {} bytes",
+                    data.len()
+                );
+            }
+            // A buffer grown by an earlier batch does not lift the limit.
+            let c = compress(codec, &big).unwrap();
+            assert!(
+                matches!(
+                    scratch.decompress(codec, &c, big.len() - 1),
+                    Err(Error::MessageTooLarge { .. })
+                ),
+                "codec {codec}"
+            );
+        }
+        let c = compress(LZ4, &big).unwrap();
+        let n = with_decompressed(LZ4, &c, big.len(), |d| {
+            assert_eq!(d, &big[..]);
+            Ok(d.len())
+        })
+        .unwrap();
+        assert_eq!(n, big.len());
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //!   offset), held in memory and appended to their files as the log grows.
 //! - `segment`: one `<base offset>.log` file and its indexes: positional reads,
 //!   batch lookup by offset and by timestamp, fsync.
+//! - `read_buffers`: the buffers fetch reads go into, reused once the broker has
+//!   sent (and dropped) what was read, so they stay mapped.
 //! - `producer_state`: idempotent producers (Kafka's `ProducerStateManager`): epoch
 //!   and the last five batches per producer id, duplicate detection, sequence and
 //!   epoch checks, `<offset>.snapshot` files in Kafka's format.
@@ -60,6 +62,7 @@ mod compression;
 mod index;
 mod log;
 mod producer_state;
+mod read_buffers;
 mod recovery;
 mod retention;
 mod segment;

@@ -218,9 +218,9 @@ impl PartitionLog {
         let mut prepared = validate::prepare_append(&records, &ctx)?;
         drop(records);
         let segment_limit = cfg.segment_bytes.min(i32::MAX as u64);
-        if prepared.buf.len() as u64 > segment_limit {
+        if prepared.size as u64 > segment_limit {
             return Err(Error::MessageTooLarge {
-                size: prepared.buf.len(),
+                size: prepared.size,
                 max: usize::try_from(segment_limit).unwrap_or(usize::MAX),
             });
         }
@@ -281,7 +281,7 @@ impl PartitionLog {
                 record_count: u32::try_from(prepared.record_count).unwrap_or(u32::MAX),
                 max_timestamp,
                 offset_of_max_timestamp,
-                size_bytes: prepared.buf.len(),
+                size_bytes: prepared.size,
                 duplicate: false,
             };
             (info, rolled)
@@ -340,7 +340,7 @@ impl PartitionLog {
             return Ok(None);
         }
         let size_limit = cfg.segment_bytes.min(i32::MAX as u64);
-        let full = ap.active.size() + prepared.buf.len() as u64 > size_limit;
+        let full = ap.active.size() + prepared.size as u64 > size_limit;
         let aged = cfg
             .segment_ms
             .is_some_and(|ms| ap.active_since.is_some_and(|t| t.elapsed() >= ms));
@@ -421,7 +421,7 @@ impl PartitionLog {
     ) -> Result<()> {
         let segment = ap.active.clone();
         let start = segment.size();
-        segment.write_at(&prepared.buf, start)?;
+        segment.write_vectored_at(&prepared.slices(), start)?;
         let mut tracker = ap.tracker.clone();
         let mut offsets = Vec::new();
         let mut times = Vec::new();

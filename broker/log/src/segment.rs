@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, IoSlice};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -20,6 +20,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::batch::{self, BatchHeader, RECORD_BATCH_OVERHEAD};
 use crate::compression;
 use crate::index::{self, OffsetEntry, TimeEntry};
+use crate::read_buffers;
 use crate::{Result, TimestampOffset, TimestampType};
 
 pub(crate) const LOG_SUFFIX: &str = "log";
@@ -235,10 +236,46 @@ impl Segment {
         self.time_index.read().len()
     }
 
-    /// Writes bytes at `pos` (past the published size); not visible until [`Self::publish`].
-    pub fn write_at(&self, buf: &[u8], pos: u64) -> Result<()> {
-        self.log.write_all_at(buf, pos)?;
+    /// Writes the buffers one after the other from `pos` (past the published size)
+    /// with `pwritev`, so batches are stored from the producer's buffers without
+    /// being gathered into one first; not visible until [`Self::publish`].
+    pub fn write_vectored_at(&self, bufs: &[&[u8]], mut pos: u64) -> Result<()> {
+        /// Linux's IOV_MAX is 1024.
+        const MAX_IOVECS: usize = 512;
+        for group in bufs.chunks(MAX_IOVECS) {
+            let mut slices: Vec<IoSlice<'_>> = group
+                .iter()
+                .filter(|b| !b.is_empty())
+                .map(|b| IoSlice::new(b))
+                .collect();
+            let mut rest = &mut slices[..];
+            while !rest.is_empty() {
+                let n = rustix::io::pwritev(&self.log, rest, pos).map_err(std::io::Error::from)?;
+                if n == 0 {
+                    return Err(std::io::Error::from(ErrorKind::WriteZero).into());
+                }
+                pos += n as u64;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+        }
         Ok(())
+    }
+
+    /// Reads `len` bytes at `pos` into a new buffer that is not zeroed first.
+    fn read_uninit(&self, pos: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = pos + buf.len() as u64;
+            let n = rustix::io::pread(&self.log, rustix::buffer::spare_capacity(&mut buf), at)
+                .map_err(std::io::Error::from)?;
+            if n == 0 {
+                return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into());
+            }
+        }
+        // The allocator may have given more room than asked for, and pread may
+        // have filled it: only the asked-for range is published data.
+        buf.truncate(len);
+        Ok(buf)
     }
 
     /// Adds index entries (for data about to be published).
@@ -317,8 +354,10 @@ impl Segment {
         }
         let available = usize::try_from(size - start).unwrap_or(usize::MAX);
         let want = first_size.max(max_bytes.min(available));
-        let mut buf = vec![0u8; want];
-        self.log.read_exact_at(&mut buf, start)?;
+        let buf = match read_buffers::read_exact_at(&self.log, start, want) {
+            Some(read) => read?,
+            None => Bytes::from(self.read_uninit(start, want)?),
+        };
         let mut end = first_size;
         while let Some(h) = buf.get(end..).and_then(BatchHeader::parse) {
             let next = end + h.size();
@@ -327,8 +366,7 @@ impl Segment {
             }
             end = next;
         }
-        buf.truncate(end);
-        Ok(Some(Bytes::from(buf)))
+        Ok(Some(buf.slice(..end)))
     }
 
     /// Calls `f` with the position and header of every batch from the one holding
@@ -480,5 +518,29 @@ impl Segment {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectored_writes_and_uninitialised_reads_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let segment = Segment::create(dir.path(), 0).expect("create");
+        // More buffers than one pwritev takes, some empty.
+        let parts: Vec<Vec<u8>> = (0..1500u32)
+            .map(|i| (0..i % 11).map(|j| (i * 7 + j) as u8).collect())
+            .collect();
+        let slices: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+        segment.write_vectored_at(&slices, 5).expect("write");
+        let expected: Vec<u8> = parts.concat();
+        let back = segment.read_uninit(5, expected.len()).expect("read back");
+        assert_eq!(back, expected);
+        assert!(
+            segment.read_uninit(5, expected.len() + 1).is_err(),
+            "past the end"
+        );
     }
 }

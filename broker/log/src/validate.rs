@@ -2,12 +2,19 @@
 //! (Kafka's `LogValidator`): every batch is checked before anything is written, so an
 //! append is all or nothing. Offsets are assigned later, under the append lock, by
 //! [`PreparedAppend::assign_offsets`] (baseOffset is outside the CRC).
+//!
+//! The producer's bytes are not copied: each prepared batch is its rewritten
+//! 61-byte header plus the records section as a slice of the request's buffer
+//! (or the re-encoded section, when the topic's codec differs), written to the
+//! segment with one vectored write.
 
 use crate::batch::{
-    self, BatchHeader, ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK, LENGTH_OFFSET, LOG_OVERHEAD,
-    MAGIC_OFFSET, MAGIC_V2, MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET,
+    self, BatchHeader, ATTRIBUTES_OFFSET, COMPRESSION_CODEC_MASK, CRC_OFFSET, LENGTH_OFFSET,
+    LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2, MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET,
     RECORD_BATCH_OVERHEAD, TIMESTAMP_TYPE_FLAG,
 };
+use bytes::Bytes;
+
 use crate::compression;
 use crate::log::AppendOrigin;
 use crate::{Error, Result, TimestampType};
@@ -34,10 +41,13 @@ pub(crate) struct AppendContext {
 }
 
 /// One batch of a [`PreparedAppend`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PreparedBatch {
-    /// Position of the batch in [`PreparedAppend::buf`].
-    pub pos: usize,
+    /// The batch header as it will be stored (broker-owned fields rewritten).
+    pub header: [u8; RECORD_BATCH_OVERHEAD],
+    /// The records section after the header, as sent or re-encoded.
+    pub body: Bytes,
+    /// Size of the stored batch: header and body.
     pub size: usize,
     /// Base offset: as sent until [`PreparedAppend::assign_offsets`] runs.
     pub base_offset: i64,
@@ -71,8 +81,9 @@ impl PreparedBatch {
 /// Validated, rewritten batches, ready to be written once offsets are assigned.
 #[derive(Debug)]
 pub(crate) struct PreparedAppend {
-    pub buf: Vec<u8>,
     pub batches: Vec<PreparedBatch>,
+    /// Bytes to store: the sum of the batches' sizes.
+    pub size: usize,
     pub record_count: u64,
     /// `now_ms` when the topic uses LogAppendTime, else -1.
     pub log_append_time: i64,
@@ -84,16 +95,26 @@ impl PreparedAppend {
     pub fn assign_offsets(&mut self, mut next: i64) -> i64 {
         for b in &mut self.batches {
             b.base_offset = next;
-            batch::put_i64(&mut self.buf[b.pos..], 0, next);
+            batch::put_i64(&mut b.header, 0, next);
             next += i64::from(b.last_offset_delta) + 1;
         }
         next
+    }
+
+    /// The bytes to store, in order: each batch's header, then its body.
+    pub fn slices(&self) -> Vec<&[u8]> {
+        self.batches
+            .iter()
+            .flat_map(|b| [&b.header[..], &b.body[..]])
+            .collect()
     }
 }
 
 /// A batch that passed validation, before the rewrite.
 struct Checked<'a> {
     raw: &'a [u8],
+    /// Position of `raw` in the producer's records.
+    pos: usize,
     header: BatchHeader,
     /// Decompressed records, kept only when the batch must be re-encoded.
     records: Option<Vec<u8>>,
@@ -104,7 +125,7 @@ struct Checked<'a> {
 }
 
 /// Validates `records` (one or more RecordBatch v2) and builds what will be stored.
-pub(crate) fn prepare_append(records: &[u8], ctx: &AppendContext) -> Result<PreparedAppend> {
+pub(crate) fn prepare_append(records: &Bytes, ctx: &AppendContext) -> Result<PreparedAppend> {
     if records.is_empty() {
         return Err(Error::InvalidRecord("empty append".into()));
     }
@@ -112,10 +133,10 @@ pub(crate) fn prepare_append(records: &[u8], ctx: &AppendContext) -> Result<Prep
     let mut pos = 0usize;
     while pos < records.len() {
         let size = frame(&records[pos..], ctx.max_message_bytes)?;
-        checked.push(check_batch(&records[pos..pos + size], ctx)?);
+        checked.push(check_batch(&records[pos..pos + size], pos, ctx)?);
         pos += size;
     }
-    rewrite(checked, records.len(), ctx)
+    rewrite(checked, records, ctx)
 }
 
 /// Checks the framing of the batch at the start of `rest`; returns its size.
@@ -167,7 +188,7 @@ fn frame(rest: &[u8], max_message_bytes: usize) -> Result<usize> {
     Ok(size)
 }
 
-fn check_batch<'a>(raw: &'a [u8], ctx: &AppendContext) -> Result<Checked<'a>> {
+fn check_batch<'a>(raw: &'a [u8], pos: usize, ctx: &AppendContext) -> Result<Checked<'a>> {
     let header = BatchHeader::parse(raw)
         .ok_or_else(|| Error::CorruptRecord("record batch shorter than its header".into()))?;
     if !batch::crc_is_valid(raw) {
@@ -209,18 +230,59 @@ fn check_batch<'a>(raw: &'a [u8], ctx: &AppendContext) -> Result<Checked<'a>> {
         _ => None,
     };
 
-    // Walk the records: framing, offset deltas, and the max timestamp.
+    // Walk the records: framing, offset deltas, and the max timestamp. A
+    // compressed batch is decompressed once: into a buffer kept for the
+    // re-encoding when there is one, else into this thread's reused buffer.
     let payload = &raw[RECORD_BATCH_OVERHEAD..];
-    let decompressed = if codec == compression::NONE {
-        None
+    let limit = decompress_limit(ctx.max_message_bytes);
+    let (walk, decompressed) = if codec == compression::NONE {
+        (walk_records(payload, &header, ctx)?, None)
+    } else if recompress_to.is_some() {
+        let d = compression::decompress(codec, payload, limit)?;
+        (walk_records(&d, &header, ctx)?, Some(d))
     } else {
-        Some(compression::decompress(
-            codec,
-            payload,
-            decompress_limit(ctx.max_message_bytes),
-        )?)
+        let walk = compression::with_decompressed(codec, payload, limit, |section| {
+            walk_records(section, &header, ctx)
+        })?;
+        (walk, None)
     };
-    let section = decompressed.as_deref().unwrap_or(payload);
+    let Walk {
+        max_ts_delta,
+        control_coordinator_epoch,
+    } = walk;
+    let (max_timestamp, max_timestamp_delta) = if header.timestamp_type()
+        == TimestampType::LogAppendTime
+        && ctx.origin == AppendOrigin::Replication
+    {
+        (header.max_timestamp, 0)
+    } else {
+        (
+            header.base_timestamp.saturating_add(max_ts_delta.0),
+            max_ts_delta.1,
+        )
+    };
+    Ok(Checked {
+        raw,
+        pos,
+        header,
+        records: decompressed,
+        recompress_to,
+        max_timestamp,
+        max_timestamp_delta,
+        control_coordinator_epoch,
+    })
+}
+
+/// What the walk over a batch's records found.
+struct Walk {
+    /// Largest timestamp delta and the offset delta of its first record.
+    max_ts_delta: (i64, i32),
+    control_coordinator_epoch: Option<i32>,
+}
+
+/// Checks every record of a batch's (decompressed) records section: framing,
+/// dense offset deltas, keys on a compacted topic; finds the max timestamp.
+fn walk_records(section: &[u8], header: &BatchHeader, ctx: &AppendContext) -> Result<Walk> {
     let mut expected_delta = 0i32;
     let mut bad_delta = None;
     let mut keyless = false;
@@ -257,28 +319,8 @@ fn check_batch<'a>(raw: &'a [u8], ctx: &AppendContext) -> Result<Checked<'a>> {
             "Compacted topic cannot accept message without key".into(),
         ));
     }
-    let (max_timestamp, max_timestamp_delta) = if header.timestamp_type()
-        == TimestampType::LogAppendTime
-        && ctx.origin == AppendOrigin::Replication
-    {
-        (header.max_timestamp, 0)
-    } else {
-        (
-            header.base_timestamp.saturating_add(max_ts_delta.0),
-            max_ts_delta.1,
-        )
-    };
-    Ok(Checked {
-        raw,
-        header,
-        records: if recompress_to.is_some() {
-            decompressed
-        } else {
-            None
-        },
-        recompress_to,
-        max_timestamp,
-        max_timestamp_delta,
+    Ok(Walk {
+        max_ts_delta,
         control_coordinator_epoch,
     })
 }
@@ -294,45 +336,45 @@ pub(crate) fn end_txn_coordinator_epoch(value: Option<&[u8]>) -> i32 {
 
 fn rewrite(
     checked: Vec<Checked<'_>>,
-    input_len: usize,
+    records: &Bytes,
     ctx: &AppendContext,
 ) -> Result<PreparedAppend> {
-    let mut buf = Vec::with_capacity(input_len);
     let mut batches = Vec::with_capacity(checked.len());
     let mut record_count = 0u64;
+    let mut total = 0usize;
     for c in checked {
-        let pos = buf.len();
+        let mut header = [0u8; RECORD_BATCH_OVERHEAD];
+        header.copy_from_slice(&c.raw[..RECORD_BATCH_OVERHEAD]);
         let mut dirty = false;
-        match c.recompress_to {
+        let body = match c.recompress_to {
             Some(codec) => {
                 let section = c
                     .records
                     .as_deref()
                     .unwrap_or(&c.raw[RECORD_BATCH_OVERHEAD..]);
                 let compressed = compression::compress(codec, section)?;
-                buf.extend_from_slice(&c.raw[..RECORD_BATCH_OVERHEAD]);
-                buf.extend_from_slice(&compressed);
-                let b = &mut buf[pos..];
+                let stored = RECORD_BATCH_OVERHEAD + compressed.len();
                 let len =
-                    i32::try_from(b.len() - LOG_OVERHEAD).map_err(|_| Error::MessageTooLarge {
-                        size: b.len(),
+                    i32::try_from(stored - LOG_OVERHEAD).map_err(|_| Error::MessageTooLarge {
+                        size: stored,
                         max: ctx.max_message_bytes,
                     })?;
-                batch::put_i32(b, LENGTH_OFFSET, len);
+                batch::put_i32(&mut header, LENGTH_OFFSET, len);
                 let attributes = (c.header.attributes & !COMPRESSION_CODEC_MASK) | i16::from(codec);
-                batch::put_i16(b, ATTRIBUTES_OFFSET, attributes);
+                batch::put_i16(&mut header, ATTRIBUTES_OFFSET, attributes);
                 dirty = true;
+                Bytes::from(compressed)
             }
-            None => buf.extend_from_slice(c.raw),
-        }
-        let size = buf.len() - pos;
+            None => records.slice(c.pos + RECORD_BATCH_OVERHEAD..c.pos + c.raw.len()),
+        };
+        let size = RECORD_BATCH_OVERHEAD + body.len();
         if size > ctx.max_message_bytes {
             return Err(Error::MessageTooLarge {
                 size,
                 max: ctx.max_message_bytes,
             });
         }
-        let b = &mut buf[pos..];
+        let b = &mut header;
         let (mut max_timestamp, mut max_timestamp_delta) = (c.max_timestamp, c.max_timestamp_delta);
         if ctx.origin != AppendOrigin::Replication {
             batch::put_i32(b, PARTITION_LEADER_EPOCH_OFFSET, ctx.leader_epoch);
@@ -352,11 +394,14 @@ fn rewrite(
             }
         }
         if dirty {
-            batch::update_crc(b);
+            let crc = crc32c::crc32c_append(crc32c::crc32c(&header[ATTRIBUTES_OFFSET..]), &body);
+            batch::put_u32(&mut header, CRC_OFFSET, crc);
         }
         record_count += c.header.record_count as u64;
+        total += size;
         batches.push(PreparedBatch {
-            pos,
+            header,
+            body,
             size,
             base_offset: c.header.base_offset,
             last_offset_delta: c.header.last_offset_delta,
@@ -377,8 +422,8 @@ fn rewrite(
         (_, TimestampType::LogAppendTime) => ctx.now_ms,
     };
     Ok(PreparedAppend {
-        buf,
         batches,
+        size: total,
         record_count,
         log_append_time,
     })

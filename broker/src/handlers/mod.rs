@@ -31,20 +31,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::{ApiError, Broker};
-use crate::codec::{encode_response, DecodedRequest};
+use crate::codec::fetch_response::encode_fetch_response;
+use crate::codec::{encode_response, DecodedRequest, Frame};
 
 /// What a connection does with a request's answer.
 pub enum Reply {
     /// Send this frame now (None: send nothing, as for `acks=0`).
-    Now(Option<BytesMut>),
+    Now(Option<Frame>),
     /// The answer will be ready later (a produce waiting for durability).
-    Later(Pin<Box<dyn Future<Output = Option<BytesMut>> + Send>>),
+    Later(Pin<Box<dyn Future<Output = Option<Frame>> + Send>>),
     /// Close the connection, as Kafka does for this request.
     Close(String),
 }
@@ -72,12 +72,14 @@ fn encode(api: ApiKey, header: &RequestHeader, body: ResponseKind) -> Reply {
         header.correlation_id,
         &body,
     ) {
-        Ok(frame) => Reply::Now(Some(frame)),
-        Err(e) => {
-            tracing::error!(?api, version = header.request_api_version, error = %e, "encoding response");
-            Reply::Close(format!("could not encode response: {e:#}"))
-        }
+        Ok(frame) => Reply::Now(Some(frame.into())),
+        Err(e) => encode_failed(api, header, e),
     }
+}
+
+fn encode_failed(api: ApiKey, header: &RequestHeader, e: anyhow::Error) -> Reply {
+    tracing::error!(?api, version = header.request_api_version, error = %e, "encoding response");
+    Reply::Close(format!("could not encode response: {e:#}"))
 }
 
 /// Handle one request.
@@ -106,7 +108,18 @@ pub async fn handle(
         RequestKind::ApiVersions(r) => api_versions::handle(&ctx, r).into(),
         RequestKind::Metadata(r) => metadata::handle(&ctx, r).await.into(),
         RequestKind::Produce(r) => return produce::handle(&ctx, r).await,
-        RequestKind::Fetch(r) => fetch::handle(&ctx, r).await.into(),
+        RequestKind::Fetch(r) => {
+            // Encoded without copying the records (see codec::fetch_response).
+            let body = fetch::handle(&ctx, r).await;
+            return match encode_fetch_response(
+                header.request_api_version,
+                header.correlation_id,
+                &body,
+            ) {
+                Ok(frame) => Reply::Now(Some(frame)),
+                Err(e) => encode_failed(api, &header, e),
+            };
+        }
         RequestKind::ListOffsets(r) => list_offsets::handle(&ctx, r).await.into(),
         RequestKind::CreateTopics(r) => create_topics::handle(&ctx, r).await.into(),
         RequestKind::DeleteTopics(r) => delete_topics::handle(&ctx, r).await.into(),

@@ -141,7 +141,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
         correlation_id,
         &ResponseKind::Produce(resp),
     ) {
-        Ok(f) => Some(f),
+        Ok(f) => Some(f.into()),
         Err(e) => {
             tracing::error!(error = %e, "encoding produce response");
             None
