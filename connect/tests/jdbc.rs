@@ -161,7 +161,8 @@ async fn postgres_sources_pick_up_inserts_and_updates_and_resume() {
         "all",
         json!({"connector.class": "JdbcSourceConnector", "connection.url": url,
                "mode": "bulk", "topic.prefix": "all-", "poll.interval.ms": "60000",
-               "table.poll.interval.ms": "200", "tasks.max": "4"}),
+               "table.poll.interval.ms": "200", "tasks.max": "4",
+               "catalog.pattern": "sh%"}),
     )
     .await;
     assert_eq!(payloads(&env, "all-accounts", 4).await.len(), 4);
@@ -356,6 +357,21 @@ async fn postgres_sink_upserts_into_an_auto_created_table_and_evolves_it() {
             && pg_count(&db, "SELECT person_id FROM people WHERE name = 'bob'").await == 2
     })
     .await;
+    // An existing view is written to only when table.types includes VIEW.
+    exec(&db, "CREATE VIEW orders_view AS SELECT * FROM kafka_orders").await;
+    create(
+        &http,
+        "view-sink",
+        json!({"connector.class": "JdbcSinkConnector", "connection.url": url,
+               "topics": "orders", "table.name.format": "orders_view", "max.retries": "0"}),
+    )
+    .await;
+    let failed = http.wait_status("view-sink", "RUNNING", 1, "FAILED").await;
+    let trace = failed["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("\"orders_view\" is a VIEW, and table.types does not include VIEW"),
+        "{failed}"
+    );
     let status = http
         .wait_status("orders-sink", "RUNNING", 1, "RUNNING")
         .await;
@@ -474,7 +490,7 @@ async fn a_database_outage_is_retried_without_loss_or_duplicates() {
         "sink",
         json!({"connector.class": "JdbcSinkConnector", "connection.url": url,
                "topics": "sink-in", "pk.mode": "kafka", "auto.create": "true",
-               "max.retries": "1000", "retry.backoff.ms": "200"}),
+               "batch.size": "7", "max.retries": "1000", "retry.backoff.ms": "200"}),
     )
     .await;
     let s = json!({"type": "struct", "optional": false, "fields": [
@@ -587,6 +603,25 @@ async fn bad_configs_are_refused_with_validation_details() {
     assert!(
         errors_of(&v, "incrementing.column.name")[0].contains("required for mode incrementing"),
         "{v}"
+    );
+    let (code, v2) = http
+        .put(
+            "/connector-plugins/JdbcSourceConnector/config/validate",
+            &json!({"connector.class": "JdbcSourceConnector", "name": "x",
+                    "connection.url": "jdbc:sqlite::memory:", "mode": "bulk", "topic.prefix": "p-",
+                    "dialect.name": "PostgreSqlDatabaseDialect",
+                    "transaction.isolation.mode": "SERIALIZABLE"}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(v2["error_count"], 2, "{v2}");
+    assert!(
+        errors_of(&v2, "dialect.name")[0].contains("driver speaks SqliteDatabaseDialect"),
+        "{v2}"
+    );
+    assert!(
+        errors_of(&v2, "transaction.isolation.mode")[0].contains("only DEFAULT"),
+        "{v2}"
     );
 
     let (code, v) = http

@@ -199,6 +199,28 @@ impl Dialect {
         }
     }
 
+    /// `(p1,..,pcols),(..)` for `rows` rows: the VALUES of a multi-row INSERT.
+    pub fn tuples(self, rows: usize, cols: usize) -> String {
+        let mut out = String::new();
+        for r in 0..rows {
+            if r > 0 {
+                out.push(',');
+            }
+            let ps: Vec<String> = (1..=cols).map(|c| self.placeholder(r * cols + c)).collect();
+            out.push_str(&format!("({})", ps.join(",")));
+        }
+        out
+    }
+
+    /// The most parameters one statement may have.
+    pub fn max_params(self) -> usize {
+        match self {
+            Dialect::Postgres | Dialect::MySql => 65_535,
+            // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
+            Dialect::Sqlite => 32_766,
+        }
+    }
+
     /// The column kind of a SQL type name (as the catalog or the driver
     /// reports it), with NUMERIC's precision and scale when known.
     pub fn kind_of(
@@ -496,6 +518,13 @@ mod tests {
             m.sql_type(&Schema::of(Type::String), false).unwrap(),
             "TEXT"
         );
+    }
+
+    #[test]
+    fn multi_row_values() {
+        assert_eq!(Dialect::Postgres.tuples(2, 2), "($1,$2),($3,$4)");
+        assert_eq!(Dialect::MySql.tuples(2, 1), "(?),(?)");
+        assert_eq!(Dialect::Sqlite.tuples(1, 3), "(?1,?2,?3)");
     }
 
     #[test]

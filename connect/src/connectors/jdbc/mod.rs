@@ -23,7 +23,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::config::def::{ConfigKey, ConfigType, Default, Importance, Validator};
-use crate::config::{ConfigDef, Props, Width};
+use crate::config::{ConfigDef, ConfigValue, Props, Width};
 use crate::error::{Error, Result};
 
 pub const SOURCE_CLASS: &str = "io.confluent.connect.jdbc.JdbcSourceConnector";
@@ -128,6 +128,52 @@ pub fn connection_def(def: ConfigDef) -> ConfigDef {
     )
 }
 
+/// `dialect.name` set to another dialect than the URL's driver speaks.
+fn dialect_mismatch(props: &Props, url: &url::DbUrl) -> Option<String> {
+    let named = props
+        .get("dialect.name")
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty())?;
+    let spoken = url.dialect().name();
+    (named != spoken).then(|| {
+        format!(
+            "dialect.name {named} does not match the connection URL, whose driver speaks {spoken}"
+        )
+    })
+}
+
+/// Checks of the connection settings beyond each field's validator, for
+/// both connectors' `validate`: `dialect.name` must match the URL.
+pub fn validate_connection(props: &Props, values: &mut [ConfigValue]) {
+    let Some(Ok(url)) = props.get("connection.url").map(|u| url::DbUrl::parse(u)) else {
+        return;
+    };
+    if let Some(msg) = dialect_mismatch(props, &url) {
+        if let Some(v) = values.iter_mut().find(|v| v.name == "dialect.name") {
+            v.errors.push(msg);
+        }
+    }
+}
+
+/// `table.types`' validator (both connectors): TABLE and/or VIEW.
+pub fn check_table_types(v: &str) -> Option<String> {
+    crate::config::def::split_list(v)
+        .iter()
+        .find(|t| !matches!(t.to_ascii_uppercase().as_str(), "TABLE" | "VIEW"))
+        .map(|t| {
+            format!("Invalid value {t} for configuration table.types: TABLE and VIEW are supported")
+        })
+}
+
+/// Whether a `table.types` value allows views.
+pub fn views_allowed(props: &Props) -> bool {
+    props.get("table.types").is_some_and(|t| {
+        crate::config::def::split_list(t)
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("VIEW"))
+    })
+}
+
 /// Where to connect and how hard to try, from a connector's or task's config.
 #[derive(Clone, Debug)]
 pub struct ConnectionConfig {
@@ -143,6 +189,9 @@ impl ConnectionConfig {
             .get("connection.url")
             .ok_or_else(|| Error::config("Missing required configuration \"connection.url\""))?;
         let mut url = url::DbUrl::parse(raw).map_err(Error::Config)?;
+        if let Some(msg) = dialect_mismatch(props, &url) {
+            return Err(Error::Config(msg));
+        }
         if let Some(u) = props.get("connection.user").filter(|u| !u.is_empty()) {
             url.set_user(u);
         }

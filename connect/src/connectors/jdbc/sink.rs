@@ -93,8 +93,9 @@ impl ConnectorPlugin for JdbcSinkConnector {
                     ConfigType::List,
                     val("TABLE"),
                     Importance::Low,
-                    "The table types the connector may write to: TABLE.",
+                    "The table types the connector may write to: TABLE and/or VIEW.",
                 )
+                .validator(Validator::Custom(super::check_table_types))
                 .group(WRITES, 4, Width::Short, "Table Types"),
             )
             .define(
@@ -186,6 +187,7 @@ impl ConnectorPlugin for JdbcSinkConnector {
     }
 
     fn validate(&self, props: &Props, values: &mut [ConfigValue]) {
+        super::validate_connection(props, values);
         let get = |k: &str, d: &str| {
             props
                 .get(k)
@@ -283,6 +285,10 @@ pub struct JdbcSinkTask {
     max_retries: u32,
     remaining_retries: u32,
     retry_backoff: Duration,
+    /// `table.types` includes VIEW.
+    views_allowed: bool,
+    /// `batch.size`: the most rows one multi-row INSERT carries.
+    batch_size: usize,
     /// Columns of the tables written so far.
     tables: HashMap<String, Vec<ColumnMeta>>,
 }
@@ -323,6 +329,8 @@ impl SinkTask for JdbcSinkTask {
         self.delete_enabled = parsed.bool("delete.enabled");
         self.auto_create = parsed.bool("auto.create");
         self.auto_evolve = parsed.bool("auto.evolve");
+        self.views_allowed = super::views_allowed(props);
+        self.batch_size = (parsed.int("batch.size").max(1)) as usize;
         self.max_retries = parsed.int("max.retries").max(0) as u32;
         self.remaining_retries = self.max_retries;
         self.retry_backoff = Duration::from_millis(parsed.int("retry.backoff.ms").max(0) as u64);
@@ -608,6 +616,17 @@ impl JdbcSinkTask {
                 let cols = rt.block_on(db.columns(&id))?;
                 self.tables.insert(table.to_string(), cols);
             } else {
+                if !self.views_allowed {
+                    let views = rt.block_on(db.tables(false, true))?;
+                    let is_view = views.iter().any(|v| {
+                        v.name == id.name && (id.schema.is_none() || v.schema == id.schema)
+                    });
+                    if is_view {
+                        return Err(Error::Connect(format!(
+                            "\"{table}\" is a VIEW, and table.types does not include VIEW"
+                        )));
+                    }
+                }
                 self.tables.insert(table.to_string(), cols);
             }
         }
@@ -674,17 +693,8 @@ impl JdbcSinkTask {
         let others = self.other_values(r, fields)?;
         let sql = match self.insert_mode {
             InsertMode::Insert => {
-                let cols: Vec<String> = key_names
-                    .iter()
-                    .chain(&other_names)
-                    .map(|c| self.ident(c))
-                    .collect();
-                let params: Vec<String> = (1..=cols.len()).map(|i| d.placeholder(i)).collect();
-                format!(
-                    "INSERT INTO {t}({}) VALUES({})",
-                    cols.join(","),
-                    params.join(",")
-                )
+                let n = key_names.len() + other_names.len();
+                format!("{}{}", self.insert_prefix(table, fields), d.tuples(1, n))
             }
             InsertMode::Upsert => {
                 if key_names.is_empty() {
@@ -731,6 +741,21 @@ impl JdbcSinkTask {
         Ok((sql, params))
     }
 
+    /// `INSERT INTO t(cols) VALUES`, for one row or several.
+    fn insert_prefix(&self, table: &str, fields: &Fields) -> String {
+        let cols: Vec<String> = fields
+            .keys
+            .iter()
+            .chain(&fields.others)
+            .map(|(c, _)| self.ident(c))
+            .collect();
+        format!(
+            "INSERT INTO {}({}) VALUES",
+            self.conn.table(&TableId::parse(table)),
+            cols.join(",")
+        )
+    }
+
     fn write(&mut self, records: &[SinkRecord]) -> Result<()> {
         if self.conn.parts().is_err() {
             let mut conf = self
@@ -742,7 +767,9 @@ impl JdbcSinkTask {
                 .open(&conf)
                 .map_err(|e| Error::Retriable(e.to_string()))?;
         }
-        let mut batches: Vec<(String, Vec<Vec<SqlValue>>)> = Vec::new();
+        // Runs of records with the same statement; plain inserts remember
+        // their prefix so a run becomes multi-row INSERTs of batch.size rows.
+        let mut batches: Vec<(String, Option<String>, Vec<Vec<SqlValue>>)> = Vec::new();
         for r in records {
             let table = self.table_name(&r.record.topic);
             if r.record.value.is_null() {
@@ -762,15 +789,37 @@ impl JdbcSinkTask {
             }
             let (sql, params) = self.statement(&table, r, &fields)?;
             match batches.last_mut() {
-                Some((last, rows)) if *last == sql => rows.push(params),
-                _ => batches.push((sql, vec![params])),
+                Some((last, _, rows)) if *last == sql => rows.push(params),
+                _ => {
+                    let insert = (self.insert_mode == InsertMode::Insert
+                        && !r.record.value.is_null())
+                    .then(|| self.insert_prefix(&table, &fields));
+                    batches.push((sql, insert, vec![params]));
+                }
             }
         }
         if batches.is_empty() {
             return Ok(());
         }
+        let d = self.dialect();
+        let mut statements: Vec<(String, Vec<Vec<SqlValue>>)> = Vec::new();
+        for (sql, insert, rows) in batches {
+            match insert {
+                Some(prefix) if rows.len() > 1 => {
+                    let cols = rows[0].len().max(1);
+                    let per = self.batch_size.min(d.max_params() / cols).max(1);
+                    for chunk in rows.chunks(per) {
+                        statements.push((
+                            format!("{prefix}{}", d.tuples(chunk.len(), cols)),
+                            vec![chunk.concat()],
+                        ));
+                    }
+                }
+                _ => statements.push((sql, rows)),
+            }
+        }
         let (rt, db) = self.conn.parts()?;
-        rt.block_on(db.write(&batches))?;
+        rt.block_on(db.write(&statements))?;
         Ok(())
     }
 }

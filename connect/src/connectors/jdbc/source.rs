@@ -94,11 +94,11 @@ impl ConnectorPlugin for JdbcSourceConnector {
                 "Schemas to take tables from, as a LIKE pattern (% and _); all when unset.")
                 .group(DATABASE, 14, Width::Short, "Schema pattern"))
             .define(key("catalog.pattern", ConfigType::String, Default::Null, Importance::Medium,
-                "Catalog pattern (the connection's database is the only catalog).")
+                "The catalogs to take tables from, as a LIKE pattern: the connection's database (SQLite: main) must match; all when unset.")
                 .group(DATABASE, 15, Width::Short, "Catalog pattern"))
             .define(key("table.types", ConfigType::List, val("TABLE"), Importance::Low,
                 "Table types to copy: TABLE and/or VIEW.")
-                .validator(Validator::Custom(check_table_types))
+                .validator(Validator::Custom(super::check_table_types))
                 .group(DATABASE, 16, Width::Medium, "Table Types"))
             .define(key("numeric.mapping", ConfigType::String, Default::Null, Importance::Low,
                 "How NUMERIC columns map: none (Decimal), precision_only, best_fit or best_fit_eager_double.")
@@ -130,8 +130,8 @@ impl ConnectorPlugin for JdbcSourceConnector {
                 "Text appended to every query the connector runs.")
                 .group(MODE, 7, Width::Medium, "Query suffix"))
             .define(key("transaction.isolation.mode", ConfigType::String, val("DEFAULT"), Importance::Low,
-                "Transaction isolation of the queries; the database's default is used.")
-                .validator(Validator::OneOf(&["DEFAULT", "READ_UNCOMMITTED", "READ_COMMITTED", "REPEATABLE_READ", "SERIALIZABLE", "SQL_SERVER_SNAPSHOT"], false))
+                "Transaction isolation of the queries: DEFAULT, the database's own (the only one supported).")
+                .validator(Validator::Custom(check_isolation))
                 .group(MODE, 8, Width::Medium, "Transaction Isolation Mode"))
             .define(key("query.retry.attempts", ConfigType::Int, val("-1"), Importance::Low,
                 "How many times a failing query is tried again before the task fails; -1 is for ever.")
@@ -158,6 +158,7 @@ impl ConnectorPlugin for JdbcSourceConnector {
     }
 
     fn validate(&self, props: &Props, values: &mut [ConfigValue]) {
+        super::validate_connection(props, values);
         let mut error = |name: &str, msg: String| {
             if let Some(v) = values.iter_mut().find(|v| v.name == name) {
                 v.errors.push(msg);
@@ -255,13 +256,23 @@ impl ConnectorPlugin for JdbcSourceConnector {
     }
 }
 
-fn check_table_types(v: &str) -> Option<String> {
-    split_list(v)
-        .iter()
-        .find(|t| !matches!(t.to_ascii_uppercase().as_str(), "TABLE" | "VIEW"))
-        .map(|t| {
-            format!("Invalid value {t} for configuration table.types: TABLE and VIEW are supported")
-        })
+/// Only the database's own isolation level is supported: the queries are
+/// single statements in autocommit, and other levels are refused, not ignored.
+fn check_isolation(v: &str) -> Option<String> {
+    let known = [
+        "DEFAULT",
+        "READ_UNCOMMITTED",
+        "READ_COMMITTED",
+        "REPEATABLE_READ",
+        "SERIALIZABLE",
+        "SQL_SERVER_SNAPSHOT",
+    ];
+    if !known.contains(&v.trim()) {
+        return Some(format!("Invalid value {v} for configuration transaction.isolation.mode: String must be one of: {}", known.join(", ")));
+    }
+    (v.trim() != "DEFAULT").then(|| format!(
+        "transaction.isolation.mode {v} is not supported by Strom's JDBC source; only DEFAULT (the database's own isolation level) is"
+    ))
 }
 
 fn check_numeric_mapping(v: &str) -> Option<String> {
@@ -342,10 +353,15 @@ fn list_tables_now(props: &Props) -> Result<Vec<TableId>> {
         .map(|v| split_list(v))
         .unwrap_or_default();
     let schema_pattern = props.get("schema.pattern").cloned();
-    let views = props
-        .get("table.types")
-        .map(|t| split_list(t).iter().any(|t| t.eq_ignore_ascii_case("VIEW")))
-        .unwrap_or(false);
+    // The connection's database is the one catalog there is.
+    if let Some(p) = props.get("catalog.pattern").filter(|p| !p.is_empty()) {
+        if !like(p, conn.url.catalog()) {
+            tracing::warn!(catalog = conn.url.catalog(), pattern = %p,
+                "the connection's database does not match catalog.pattern: no tables");
+            return Ok(Vec::new());
+        }
+    }
+    let views = super::views_allowed(props);
     let tables_only = props.get("table.types").is_none_or(|t| {
         split_list(t)
             .iter()

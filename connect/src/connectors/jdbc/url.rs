@@ -75,6 +75,25 @@ impl DbUrl {
         ))
     }
 
+    /// The dialect the URL's driver speaks.
+    pub fn dialect(&self) -> super::dialect::Dialect {
+        use super::dialect::Dialect;
+        match self {
+            DbUrl::Postgres(_) => Dialect::Postgres,
+            DbUrl::MySql(_) => Dialect::MySql,
+            DbUrl::Sqlite { .. } => Dialect::Sqlite,
+        }
+    }
+
+    /// The catalog tables live in (`catalog.pattern`): the database named by
+    /// the URL; SQLite's is `main`.
+    pub fn catalog(&self) -> &str {
+        match self {
+            DbUrl::Postgres(s) | DbUrl::MySql(s) => &s.database,
+            DbUrl::Sqlite { .. } => "main",
+        }
+    }
+
     fn server_mut(&mut self) -> Option<&mut Server> {
         match self {
             DbUrl::Postgres(s) | DbUrl::MySql(s) => Some(s),
