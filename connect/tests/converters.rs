@@ -506,11 +506,7 @@ async fn filestream_source_writes_avro() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_registry_outage_is_retried_within_errors_retry_timeout() {
     let env = Env::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let url = format!("http://127.0.0.1:{port}");
     env.create_topic("late-registry", 1).await;
     let input = env.path("in.txt");

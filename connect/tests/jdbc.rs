@@ -646,11 +646,7 @@ async fn bad_configs_are_refused_with_validation_details() {
     assert_eq!(list, json!([]), "nothing half-created");
 
     // A database that cannot be reached: the connector fails and says why.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = support::free_port();
     create(
         &http,
         "unreachable",

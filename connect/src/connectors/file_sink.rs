@@ -46,15 +46,6 @@ impl ConnectorPlugin for FileStreamSinkConnector {
     fn sink_task(&self) -> Option<Box<dyn SinkTask>> {
         Some(Box::new(FileStreamSinkTask::default()))
     }
-
-    fn alter_offsets(
-        &self,
-        _props: &Props,
-        _offsets: &[(serde_json::Value, Option<serde_json::Value>)],
-    ) -> Result<bool> {
-        // Offsets live in Kafka (the consumer group): nothing external to change.
-        Ok(true)
-    }
 }
 
 #[derive(Default)]

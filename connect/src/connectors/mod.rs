@@ -72,10 +72,12 @@ pub trait ConnectorPlugin: Send + Sync {
         None
     }
 
-    /// KIP-875 `alterOffsets`: check offsets about to be written for a source
-    /// connector (`None` offset = reset). `Ok(true)`: the connector accepts them.
+    /// KIP-875 `alterOffsets`: check offsets about to be written (`None`
+    /// offset = reset). `Ok(true)`: the connector accepts them. A sink's
+    /// offsets live in Kafka (its consumer group), so sinks accept them unless
+    /// they say otherwise; a source must check its own.
     fn alter_offsets(&self, _props: &Props, _offsets: &[(Json, Option<Json>)]) -> Result<bool> {
-        Ok(false)
+        Ok(self.connector_type() == ConnectorType::Sink)
     }
 }
 

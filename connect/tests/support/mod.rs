@@ -407,3 +407,38 @@ pub fn read_lines(path: &Path) -> Vec<String> {
         .map(|s| s.lines().map(str::to_string).collect())
         .unwrap_or_default()
 }
+
+/// Whether the tests run as root (database servers then run as another user,
+/// or are told root is meant).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A loopback port nothing listens on (now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Send `signal` (`-INT`, `-TERM`) to a server process and wait for it to
+/// exit, killing it after 30 s.
+pub fn stop_child(mut child: std::process::Child, signal: &str) {
+    let _ = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !matches!(child.try_wait(), Ok(Some(_))) {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+
+use super::{free_port, is_root};
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::MySqlPoolOptions;
@@ -14,14 +16,6 @@ pub struct MariaDb {
     dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 fn find(names: &[&str]) -> PathBuf {
@@ -58,10 +52,7 @@ impl MariaDb {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        let port = free_port();
         let log = std::fs::File::create(dir.path().join("server.log")).ok();
         let mut server = Command::new(find(&["mariadbd", "mysqld"]));
         server
@@ -154,19 +145,8 @@ impl MariaDb {
 
 impl Drop for MariaDb {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while !matches!(child.try_wait(), Ok(Some(_))) {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        if let Some(child) = self.child.take() {
+            super::stop_child(child, "-TERM");
         }
     }
 }

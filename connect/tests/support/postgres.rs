@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use super::{free_port, is_root};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPoolOptions;
@@ -37,14 +39,6 @@ fn bindir() -> PathBuf {
     })
 }
 
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// A command for a PostgreSQL binary, run as `postgres` when we are root.
 fn pg_command(bindir: &Path, bin: &str) -> Command {
     if is_root() {
@@ -55,13 +49,6 @@ fn pg_command(bindir: &Path, bin: &str) -> Command {
     } else {
         Command::new(bindir.join(bin))
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Postgres {
@@ -143,22 +130,8 @@ impl Postgres {
 
     /// Stop the server (fast shutdown: clients are disconnected).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        if let Some(child) = self.child.take() {
+            super::stop_child(child, "-INT");
         }
     }
 

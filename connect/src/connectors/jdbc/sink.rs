@@ -233,15 +233,6 @@ impl ConnectorPlugin for JdbcSinkConnector {
     fn sink_task(&self) -> Option<Box<dyn SinkTask>> {
         Some(Box::new(JdbcSinkTask::default()))
     }
-
-    fn alter_offsets(
-        &self,
-        _props: &Props,
-        _offsets: &[(serde_json::Value, Option<serde_json::Value>)],
-    ) -> Result<bool> {
-        // Offsets live in Kafka (the consumer group).
-        Ok(true)
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
