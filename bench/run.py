@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "target"
 LISTENING = re.compile(r"listening on (\S+)")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # System id -> (label, durability statement, broker properties beyond the basics).
 SYSTEMS = {
@@ -70,6 +71,8 @@ class Broker:
     def __init__(self, system: str, workdir: Path):
         self.system = system
         self.dir = workdir / system
+        self.cost: float | None = None  # set by costed(): broker CPU-s per GB of the last workload
+        self.memo: dict = {}  # results of runs that serve several rows
         shutil.rmtree(self.dir, ignore_errors=True)
         (self.dir / "data").mkdir(parents=True)
         props = {
@@ -106,8 +109,8 @@ class Broker:
         threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
         return self.bootstrap
 
-    def rss_mib(self) -> float:
-        """Resident memory of the broker's whole process tree (the JVM is a child of a script)."""
+    def pids(self) -> list[int]:
+        """The broker's whole process tree (the JVM is a child of a script)."""
         pids, frontier = [], [self.proc.pid]
         while frontier:
             pid = frontier.pop()
@@ -117,8 +120,12 @@ class Broker:
             except OSError:
                 children = []
             frontier.extend(int(c) for c in children)
+        return pids
+
+    def rss_mib(self) -> float:
+        """Resident memory of the broker's whole process tree."""
         kib = 0
-        for pid in pids:
+        for pid in self.pids():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
@@ -126,6 +133,19 @@ class Broker:
             except OSError:
                 pass
         return kib / 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the broker's process tree has used so far (all threads:
+        a JVM's compiler and GC threads count, as Strom's storage threads do)."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return ticks / CLK_TCK
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -192,21 +212,41 @@ def consumer_perf(bootstrap: str, topic: str, records: int) -> dict:
     return {"records_per_sec": float(row["nMsg.sec"]), "mb_per_sec": float(row["MB.sec"])}
 
 
+def costed(b: Broker, payload_bytes: int, measure):
+    """Runs `measure` and leaves the broker's CPU time per GB of record payload it
+    cost in `b.cost`: the broker's own price of a workload, whatever the client's
+    speed (on a small machine the client and the broker share the cores)."""
+    before = b.cpu_seconds()
+    out = measure()
+    b.cost = (b.cpu_seconds() - before) / (payload_bytes / 1e9)
+    return out
+
+
 # Workload id -> (label, unit, higher_is_better, function(broker, scale) -> value).
 def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, bool, object]]:
     n = lambda base: max(1000, int(base * scale))  # noqa: E731
 
+    # One producer run per broker process and setting serves both its records/s row
+    # and its MB/s row; the broker CPU row goes with the records/s row.
     def produce(acks: str, compression: str, size: int = 1024, producers: int = 1, key: str = "records_per_sec"):
         def run(b: Broker, topic: str) -> float:
-            create_topic(b.bootstrap, topic)
-            records = n(1_000_000 if size <= 100 else 500_000)
-            if use_kafka_tools and producers == 1:
-                return producer_perf(b.bootstrap, topic, records, size, acks, compression)[key]
-            return strom_bench(
-                "produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records),
-                "--record-size", str(size), "--acks", acks, "--compression", compression,
-                "--producers", str(producers),
-            )[key]
+            setting = ("produce", acks, compression, size, producers)
+            if setting not in b.memo:
+                create_topic(b.bootstrap, topic)
+                records = n(500_000 * 1024 // size)  # the same 500 MiB at every record size
+                if use_kafka_tools and producers == 1:
+                    out = costed(b, records * size, lambda: producer_perf(
+                        b.bootstrap, topic, records, size, acks, compression))
+                else:
+                    out = costed(b, records * size, lambda: strom_bench(
+                        "produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records),
+                        "--record-size", str(size), "--acks", acks, "--compression", compression,
+                        "--producers", str(producers),
+                    ))
+                b.memo[setting] = (out, b.cost)
+            out, cost = b.memo[setting]
+            b.cost = cost if key == "records_per_sec" else None
+            return out[key]
         return run
 
     def consume(b: Broker, topic: str) -> float:
@@ -214,19 +254,19 @@ def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, 
         records = n(500_000)
         strom_bench("produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records), "--acks", "1")
         if use_kafka_tools:
-            return consumer_perf(b.bootstrap, topic, records)["mb_per_sec"]
-        return strom_bench("consume", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records))["mb_per_sec"]
-
-    measured: dict[int, dict] = {}  # one latency run per broker process serves p50, p99 and p99.9
+            return costed(b, records * 1024, lambda: consumer_perf(b.bootstrap, topic, records))["mb_per_sec"]
+        return costed(b, records * 1024, lambda: strom_bench(
+            "consume", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records)))["mb_per_sec"]
 
     def latency(q: str):
         def run(b: Broker, topic: str) -> float:
-            if id(b) not in measured:
+            # One latency run per broker process serves p50, p99 and p99.9.
+            if "latency" not in b.memo:
                 create_topic(b.bootstrap, topic)
-                measured[id(b)] = strom_bench(
+                b.memo["latency"] = strom_bench(
                     "latency", "--bootstrap", b.bootstrap, "--topic", topic, "--rate", "1000",
                     "--seconds", str(max(2, int(15 * scale))), "--acks", "all")
-            return measured[id(b)][q]
+            return b.memo["latency"][q]
         return run
 
     def memory_under_load(b: Broker, topic: str) -> float:
@@ -324,15 +364,21 @@ def main() -> int:
                     # runs first (cold) or last (after the most data was written).
                     shift = r % len(wl)
                     for wid, label, unit, _, fn in wl[shift:] + wl[:shift]:
+                        b.cost = None
                         value = fn(b, f"bench-{wid}-{r}")
                         results[wid][s].append(value)
                         print(f"  {label:45} {value:12.2f} {unit}", flush=True)
+                        if b.cost is not None:
+                            results.setdefault(f"{wid}-cpu", {x: [] for x in systems})[s].append(b.cost)
+                            print(f"  {'  broker CPU':45} {b.cost:12.2f} CPU-s/GB", flush=True)
                 finally:
                     b.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     rows = [(w[0], w[1], w[2], w[3]) for w in wl] + [
+        (f"{w[0]}-cpu", f"broker CPU, {w[1]}", "CPU-s/GB", False) for w in wl if f"{w[0]}-cpu" in results
+    ] + [
         ("rss-idle", "resident memory at idle", "MiB", False),
         ("startup", "start-up to first acknowledged record", "ms", False),
     ]

@@ -51,7 +51,9 @@
 //! cleaner) and `*.tmp` (checkpoints being written).
 //!
 //! The API is blocking and thread-safe (`PartitionLog: Send + Sync`); the broker
-//! shares it behind an `Arc` and calls it from `spawn_blocking`. Background work the
+//! shares it behind an `Arc` and calls it from `spawn_blocking`, except for
+//! [`PartitionLog::append_quick`] (page-cache writes only; its fsyncs are left to
+//! [`PartitionLog::finish_append`]), which it calls on its network threads. Background work the
 //! broker drives per partition: [`PartitionLog::maybe_roll`] (every 100 ms – 1 s),
 //! [`PartitionLog::enforce_retention`] and [`PartitionLog::compact`] (every few
 //! seconds to minutes, each a no-op unless the topic's `cleanup.policy` asks for it).
@@ -71,7 +73,7 @@ mod validate;
 use std::time::Duration;
 
 pub use crate::cleaner::CompactionOutcome;
-pub use crate::log::{AppendOrigin, PartitionLog};
+pub use crate::log::{AppendOrigin, AppendRemainder, PartitionLog};
 pub use crate::producer_state::{ProducerEntry, NUM_BATCHES_TO_RETAIN};
 pub use crate::retention::RetentionOutcome;
 

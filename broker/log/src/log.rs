@@ -68,6 +68,17 @@ struct SyncState {
     recovery_point: i64,
 }
 
+/// The fsyncs that a [`PartitionLog::append_quick`] owes, for
+/// [`PartitionLog::finish_append`].
+#[derive(Debug)]
+#[must_use = "the append is not finished until finish_append has run"]
+pub struct AppendRemainder {
+    /// A roll happened: the snapshot offset and bytes to write, then an fsync round.
+    rolled: Option<(i64, Vec<u8>)>,
+    /// `flush.messages` was reached: fsync up to this offset.
+    flush_to: Option<i64>,
+}
+
 /// The log of one partition: a directory of segments.
 pub struct PartitionLog {
     pub(crate) dir: PathBuf,
@@ -204,6 +215,45 @@ impl PartitionLog {
 
     /// [`Self::append`] for a given [`AppendOrigin`].
     pub fn append_with_origin(&self, records: Bytes, origin: AppendOrigin) -> Result<AppendInfo> {
+        let (info, rest) = self.append_parts(records, origin)?;
+        if let Some(rest) = rest {
+            self.finish_append(rest)?;
+        }
+        Ok(info)
+    }
+
+    /// [`Self::append`] without the fsyncs an append may owe: after a segment roll
+    /// (the sealed segment and the producer snapshot) or when `flush.messages` is
+    /// reached. Those come back as an [`AppendRemainder`] for the caller to finish with
+    /// [`Self::finish_append`] (on a thread that may block) before it answers: the
+    /// records are already in the log, readable, with their offsets.
+    ///
+    /// The rest is page-cache writes and CPU work, which the broker runs on its
+    /// network threads (as Kafka's request handlers do) to spare a thread hand-off
+    /// per partition per produce request.
+    pub fn append_quick(&self, records: Bytes) -> Result<(AppendInfo, Option<AppendRemainder>)> {
+        self.append_parts(records, AppendOrigin::Client)
+    }
+
+    /// The fsyncs an [`Self::append_quick`] left; an error here is the append's.
+    pub fn finish_append(&self, rest: AppendRemainder) -> Result<()> {
+        if let Some((offset, snapshot)) = rest.rolled {
+            // The producer snapshot and the rolled segment's files go to disk now
+            // (outside the append lock).
+            self.write_producer_snapshot(offset, &snapshot);
+            self.sync_all_locked(false)?;
+        }
+        if let Some(offset) = rest.flush_to {
+            self.sync_to(offset)?;
+        }
+        Ok(())
+    }
+
+    fn append_parts(
+        &self,
+        records: Bytes,
+        origin: AppendOrigin,
+    ) -> Result<(AppendInfo, Option<AppendRemainder>)> {
         self.ensure_open()?;
         let cfg = self.config();
         let ctx = AppendContext {
@@ -242,18 +292,21 @@ impl PartitionLog {
                         TimestampType::LogAppendTime => d.timestamp,
                         TimestampType::CreateTime => -1,
                     };
-                    return Ok(AppendInfo {
-                        base_offset: d.first_offset,
-                        last_offset: d.last_offset,
-                        log_append_time,
-                        log_start_offset: self.log_start.load(Ordering::Acquire),
-                        record_count: u32::try_from(d.last_offset - d.first_offset + 1)
-                            .unwrap_or(0),
-                        max_timestamp: d.timestamp,
-                        offset_of_max_timestamp: d.first_offset,
-                        size_bytes: 0,
-                        duplicate: true,
-                    });
+                    return Ok((
+                        AppendInfo {
+                            base_offset: d.first_offset,
+                            last_offset: d.last_offset,
+                            log_append_time,
+                            log_start_offset: self.log_start.load(Ordering::Acquire),
+                            record_count: u32::try_from(d.last_offset - d.first_offset + 1)
+                                .unwrap_or(0),
+                            max_timestamp: d.timestamp,
+                            offset_of_max_timestamp: d.first_offset,
+                            size_bytes: 0,
+                            duplicate: true,
+                        },
+                        None,
+                    ));
                 }
                 ProducerCheck::Updates(u) => u,
             };
@@ -287,19 +340,13 @@ impl PartitionLog {
             (info, rolled)
         };
 
-        if let Some((offset, snapshot)) = rolled {
-            // The producer snapshot and the rolled segment's files go to disk now
-            // (outside the append lock).
-            self.write_producer_snapshot(offset, &snapshot);
-            self.sync_all_locked(false)?;
-        }
-        if let Some(n) = cfg.flush_interval_messages {
+        let flush_to = cfg.flush_interval_messages.and_then(|n| {
             let unflushed = info.last_offset + 1 - self.durable_end.load(Ordering::Acquire);
-            if unflushed >= i64::try_from(n).unwrap_or(i64::MAX) {
-                self.sync_to(info.last_offset)?;
-            }
-        }
-        Ok(info)
+            (unflushed >= i64::try_from(n).unwrap_or(i64::MAX)).then_some(info.last_offset)
+        });
+        let rest = (rolled.is_some() || flush_to.is_some())
+            .then_some(AppendRemainder { rolled, flush_to });
+        Ok((info, rest))
     }
 
     /// Writes offsets into the prepared batches (or checks them, for replication);
@@ -856,6 +903,49 @@ mod tests {
             assert_eq!(last.timestamp, ts);
             assert_eq!(s.base_offset + i64::from(last.rel_offset), off);
         }
+    }
+
+    #[test]
+    fn append_quick_leaves_roll_and_flush_fsyncs_to_finish_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = LogConfig {
+            segment_bytes: 200,
+            flush_interval_messages: Some(4),
+            segment_ms: None,
+            ..LogConfig::default()
+        };
+        let log = PartitionLog::open(dir.path(), cfg).unwrap();
+        // Neither a roll nor flush.messages: nothing is owed.
+        let (info, rest) = log.append_quick(Bytes::from(raw_batch(2, 0))).unwrap();
+        assert_eq!((info.base_offset, info.last_offset), (0, 1));
+        assert!(rest.is_none());
+        // The fourth unflushed record: the fsync is owed, not done, but the records
+        // are readable at once.
+        let (info, rest) = log.append_quick(Bytes::from(raw_batch(2, 0))).unwrap();
+        assert_eq!(info.last_offset, 3);
+        let rest = rest.expect("flush.messages reached");
+        assert_eq!(rest.flush_to, Some(3));
+        assert!(rest.rolled.is_none());
+        assert_eq!(log.durable_offset(), 0);
+        assert_eq!(log.read(0, 1000, true).unwrap().high_watermark, 4);
+        log.finish_append(rest).unwrap();
+        assert_eq!(log.durable_offset(), 4);
+        // A batch that does not fit the active segment rolls: the sealed segment's
+        // fsync and the producer snapshot are owed.
+        let (info, rest) = log.append_quick(Bytes::from(raw_batch(1, 0))).unwrap();
+        let rest = rest.expect("a roll");
+        assert_eq!(rest.rolled.as_ref().map(|r| r.0), Some(info.base_offset));
+        assert_eq!(log.segment_count(), 2);
+        let snapshot = producer_state::snapshot_path(dir.path(), info.base_offset);
+        assert!(!snapshot.exists());
+        log.finish_append(rest).unwrap();
+        assert!(snapshot.exists());
+        // append() is append_quick() plus finish_append().
+        let before = log.sync_count();
+        let info = log.append(Bytes::from(raw_batch(4, 0))).unwrap();
+        assert_eq!(info.last_offset, 8);
+        assert_eq!(log.durable_offset(), 9);
+        assert!(log.sync_count() > before);
     }
 
     #[test]
