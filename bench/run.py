@@ -105,7 +105,8 @@ class Broker:
             if time.time() > deadline:
                 break
         else:
-            raise RuntimeError(f"{self.system} exited before listening; see {self.dir}/stderr.log")
+            log = (self.dir / "stderr.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{self.system} exited before listening (code {self.proc.wait()}):\n{log}")
         threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
         return self.bootstrap
 
@@ -304,16 +305,72 @@ def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, 
     ]
 
 
+def started(system: str, workdir: Path) -> Broker:
+    """A running broker on a fresh data dir; a second try if the first does not
+    come up (a JVM broker once failed to start in a long run)."""
+    try:
+        b = Broker(system, workdir)
+        b.start()
+    except RuntimeError as e:
+        print(f"  {system} did not start, trying once more: {e}", flush=True)
+        b = Broker(system, workdir)
+        b.start()
+    return b
+
+
 def startup_ms(system: str, workdir: Path) -> float:
     """Restart on an initialised, empty data dir: spawn -> first acknowledged record."""
-    b = Broker(system, workdir)
-    b.start()
+    b = started(system, workdir)
     b.stop()
     exe = bin_path("STROM_BENCH_BIN", TARGET / "release/strom-bench")
     out = subprocess.run([str(exe), "startup", "--", *b.command()], capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"startup of {system} failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])["first_ack_ms"]
+
+
+def report(results: dict, wl: list, systems: list[str], rounds: int, args, stamp: str, final: bool) -> None:
+    """Writes (and rewrites, after every round, so that a failure later keeps what
+    was measured) bench/results/<stamp>.md and .json; prints the table when final."""
+    rows = [(w[0], w[1], w[2], w[3]) for w in wl] + [
+        (f"{w[0]}-cpu", f"broker CPU, {w[1]}", "CPU-s/GB", False) for w in wl if f"{w[0]}-cpu" in results
+    ] + [
+        ("rss-idle", "resident memory at idle", "MiB", False),
+        ("startup", "start-up to first acknowledged record", "ms", False),
+    ]
+    table = []
+    for wid, label, unit, higher in rows:
+        med = {s: statistics.median(v) for s, v in results[wid].items() if v}
+        ratio = None
+        if "kafka" in med and RATIO_SYSTEM in med and med["kafka"] > 0:
+            ratio = med[RATIO_SYSTEM] / med["kafka"]
+        table.append({"id": wid, "label": label, "unit": unit, "higher_is_better": higher,
+                      "median": med, "samples": results[wid], "ratio": ratio})
+
+    header = ["workload", "unit"] + [SYSTEMS[s][0] for s in systems] + ["Strom (page cache) / Kafka"]
+    md = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in table:
+        cells = [row["label"], row["unit"]] + [f"{row['median'].get(s, float('nan')):.2f}" for s in systems]
+        cells.append("" if row["ratio"] is None else f"{row['ratio']:.2f}× ({'higher' if row['higher_is_better'] else 'lower'} is better)")
+        md.append("| " + " | ".join(cells) + " |")
+    if final:
+        print("\n".join(md))
+    meta = {
+        "when": stamp, "rounds": rounds, "smoke": args.smoke, "machine": platform.platform(),
+        "cpus": os.cpu_count(), "durability": {s: SYSTEMS[s][1] for s in systems},
+        "warmup": not args.smoke and not args.no_warmup,
+    }
+    how = ("an unmeasured warm-up on each broker first" if meta["warmup"] else "no warm-up (cold brokers)") + \
+        ", workload order rotating by round, sync(2) before each workload"
+    if not args.smoke:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": table}, indent=2))
+        text = [f"# Strom vs Apache Kafka, {stamp}", "",
+                f"{rounds} rounds, systems alternating; {how}; medians. "
+                f"Machine: {meta['machine']}, {meta['cpus']} CPUs.", "",
+                "Durability:", ""] + [f"- **{SYSTEMS[s][0]}**: {SYSTEMS[s][1]}." for s in systems] + ["", *md, ""]
+        (args.out / f"{stamp}.md").write_text("\n".join(text))
+        print(f"wrote {args.out}/{stamp}.md and .json ({rounds} of {args.rounds} rounds)", flush=True)
 
 
 def main() -> int:
@@ -342,6 +399,7 @@ def main() -> int:
     results: dict[str, dict[str, list[float]]] = {w[0]: {s: [] for s in systems} for w in wl}
     results["rss-idle"] = {s: [] for s in systems}
     results["startup"] = {s: [] for s in systems}
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     work = Path(tempfile.mkdtemp(prefix="strom-bench-"))
     try:
         for r in range(rounds):
@@ -349,8 +407,7 @@ def main() -> int:
             for s in order:
                 print(f"round {r + 1}/{rounds}: {SYSTEMS[s][0]}", flush=True)
                 results["startup"][s].append(startup_ms(s, work))
-                b = Broker(s, work)
-                b.start()
+                b = started(s, work)
                 try:
                     time.sleep(2)  # let the JVM settle before sampling idle memory
                     results["rss-idle"][s].append(b.rss_mib())
@@ -364,6 +421,9 @@ def main() -> int:
                     # runs first (cold) or last (after the most data was written).
                     shift = r % len(wl)
                     for wid, label, unit, _, fn in wl[shift:] + wl[:shift]:
+                        # Earlier workloads' dirty pages go to disk first, so the
+                        # kernel's writeback of them does not land in this one.
+                        os.sync()
                         b.cost = None
                         value = fn(b, f"bench-{wid}-{r}")
                         results[wid][s].append(value)
@@ -373,49 +433,11 @@ def main() -> int:
                             print(f"  {'  broker CPU':45} {b.cost:12.2f} CPU-s/GB", flush=True)
                 finally:
                     b.stop()
+            if r + 1 < rounds:
+                report(results, wl, systems, r + 1, args, stamp, final=False)
+        report(results, wl, systems, rounds, args, stamp, final=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    rows = [(w[0], w[1], w[2], w[3]) for w in wl] + [
-        (f"{w[0]}-cpu", f"broker CPU, {w[1]}", "CPU-s/GB", False) for w in wl if f"{w[0]}-cpu" in results
-    ] + [
-        ("rss-idle", "resident memory at idle", "MiB", False),
-        ("startup", "start-up to first acknowledged record", "ms", False),
-    ]
-    table = []
-    for wid, label, unit, higher in rows:
-        med = {s: statistics.median(v) for s, v in results[wid].items() if v}
-        ratio = None
-        if "kafka" in med and RATIO_SYSTEM in med and med["kafka"] > 0:
-            ratio = med[RATIO_SYSTEM] / med["kafka"]
-        table.append({"id": wid, "label": label, "unit": unit, "higher_is_better": higher,
-                      "median": med, "samples": results[wid], "ratio": ratio})
-
-    header = ["workload", "unit"] + [SYSTEMS[s][0] for s in systems] + ["Strom (page cache) / Kafka"]
-    md = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for row in table:
-        cells = [row["label"], row["unit"]] + [f"{row['median'].get(s, float('nan')):.2f}" for s in systems]
-        cells.append("" if row["ratio"] is None else f"{row['ratio']:.2f}× ({'higher' if row['higher_is_better'] else 'lower'} is better)")
-        md.append("| " + " | ".join(cells) + " |")
-    print("\n".join(md))
-
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
-    meta = {
-        "when": stamp, "rounds": rounds, "smoke": args.smoke, "machine": platform.platform(),
-        "cpus": os.cpu_count(), "durability": {s: SYSTEMS[s][1] for s in systems},
-        "warmup": use_kafka_tools and not args.no_warmup,
-    }
-    how = ("an unmeasured warm-up on each broker first, workload order rotating by round"
-           if meta["warmup"] else "no warm-up (cold brokers), workloads in a fixed order")
-    if not args.smoke:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": table}, indent=2))
-        text = [f"# Strom vs Apache Kafka, {stamp}", "",
-                f"{rounds} rounds, systems alternating; {how}; medians. "
-                f"Machine: {meta['machine']}, {meta['cpus']} CPUs.", "",
-                "Durability:", ""] + [f"- **{SYSTEMS[s][0]}**: {SYSTEMS[s][1]}." for s in systems] + ["", *md, ""]
-        (args.out / f"{stamp}.md").write_text("\n".join(text))
-        print(f"wrote {args.out}/{stamp}.md and .json")
     return 0
 
 
