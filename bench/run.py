@@ -200,6 +200,26 @@ def producer_perf(bootstrap: str, topic: str, records: int, size: int, acks: str
     return {"records_per_sec": float(m.group(1)), "mb_per_sec": float(m.group(2))}
 
 
+def warm_up(b: "Broker", topic: str, seconds: float) -> None:
+    """Unmeasured load until `seconds` have passed: produce with acks=1, acks=all and
+    lz4, and consume what was written, in turns, so a JVM broker has compiled the
+    hot paths of every workload before the first is measured (on a fast machine
+    Kafka's broker CPU per GB kept falling for minutes after a short produce-only
+    warm-up, so whichever workload ran later in a round looked faster)."""
+    create_topic(b.bootstrap, topic)
+    deadline = time.monotonic() + seconds
+    passes, rates = 0, []
+    while True:
+        for acks, compression in (("1", "none"), ("all", "none"), ("1", "lz4")):
+            rates.append(producer_perf(b.bootstrap, topic, 200_000, 1024, acks, compression)["records_per_sec"])
+        consumer_perf(b.bootstrap, topic, 600_000)
+        passes += 1
+        if time.monotonic() >= deadline:
+            break
+    shown = ", ".join(f"{x / 1000:.0f}k" for x in rates[::3])
+    print(f"  {'(warm-up, not measured)':45} {passes} passes; acks=1 records/s: {shown}", flush=True)
+
+
 def consumer_perf(bootstrap: str, topic: str, records: int) -> dict:
     """Kafka's kafka-consumer-perf-test; the CSV line after its header."""
     out = kafka_tool(
@@ -223,6 +243,13 @@ def costed(b: Broker, payload_bytes: int, measure):
     return out
 
 
+# Records of 1 KiB per throughput workload (about 2 GB). Each run starts a new
+# client JVM, which compiles its own hot paths during the first seconds: with
+# 500 000 records (2-3 s on a fast machine) the rows measured mostly the client's
+# warm-up, and Strom's acks=1 lead shrank from about 1.6x to 1.1x.
+VOLUME_1K = 2_000_000
+
+
 # Workload id -> (label, unit, higher_is_better, function(broker, scale) -> value).
 def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, bool, object]]:
     n = lambda base: max(1000, int(base * scale))  # noqa: E731
@@ -234,7 +261,7 @@ def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, 
             setting = ("produce", acks, compression, size, producers)
             if setting not in b.memo:
                 create_topic(b.bootstrap, topic)
-                records = n(500_000 * 1024 // size)  # the same 500 MiB at every record size
+                records = n(VOLUME_1K * 1024 // size)  # the same volume at every record size
                 if use_kafka_tools and producers == 1:
                     out = costed(b, records * size, lambda: producer_perf(
                         b.bootstrap, topic, records, size, acks, compression))
@@ -252,7 +279,7 @@ def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, 
 
     def consume(b: Broker, topic: str) -> float:
         create_topic(b.bootstrap, topic)
-        records = n(500_000)
+        records = n(VOLUME_1K)
         strom_bench("produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records), "--acks", "1")
         if use_kafka_tools:
             return costed(b, records * 1024, lambda: consumer_perf(b.bootstrap, topic, records))["mb_per_sec"]
@@ -358,9 +385,10 @@ def report(results: dict, wl: list, systems: list[str], rounds: int, args, stamp
     meta = {
         "when": stamp, "rounds": rounds, "smoke": args.smoke, "machine": platform.platform(),
         "cpus": os.cpu_count(), "durability": {s: SYSTEMS[s][1] for s in systems},
-        "warmup": not args.smoke and not args.no_warmup,
+        "warmup_seconds": 0 if args.smoke else args.warmup_seconds,
     }
-    how = ("an unmeasured warm-up on each broker first" if meta["warmup"] else "no warm-up (cold brokers)") + \
+    how = (f"an unmeasured warm-up of {meta['warmup_seconds']:g} s on each broker first"
+           if meta["warmup_seconds"] else "no warm-up (cold brokers)") + \
         ", workload order rotating by round, sync(2) before each workload"
     if not args.smoke:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -380,9 +408,12 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated workload ids")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no JVM tools (CI)")
     ap.add_argument("--out", type=Path, default=REPO / "bench/results")
-    ap.add_argument("--no-warmup", action="store_true",
-                    help="measure from a cold broker (no unmeasured warm-up produce first)")
+    ap.add_argument("--warmup-seconds", type=float, default=60,
+                    help="unmeasured load on each broker before its first workload (0: measure cold)")
+    ap.add_argument("--no-warmup", action="store_true", help="the same as --warmup-seconds 0")
     args = ap.parse_args()
+    if args.no_warmup:
+        args.warmup_seconds = 0
 
     systems = args.systems.split(",")
     for s in systems:
@@ -411,12 +442,8 @@ def main() -> int:
                 try:
                     time.sleep(2)  # let the JVM settle before sampling idle memory
                     results["rss-idle"][s].append(b.rss_mib())
-                    if use_kafka_tools and not args.no_warmup:
-                        # Unmeasured: lets a JVM broker compile its hot paths, so the
-                        # first workload does not measure Kafka's warm-up.
-                        create_topic(b.bootstrap, f"bench-warmup-{r}")
-                        warm = producer_perf(b.bootstrap, f"bench-warmup-{r}", 300_000, 1024, "1", "none")
-                        print(f"  {'(warm-up, not measured)':45} {warm['records_per_sec']:12.2f} records/s", flush=True)
+                    if use_kafka_tools and args.warmup_seconds > 0:
+                        warm_up(b, f"bench-warmup-{r}", args.warmup_seconds)
                     # Each round starts at another workload, so no workload always
                     # runs first (cold) or last (after the most data was written).
                     shift = r % len(wl)
