@@ -55,7 +55,7 @@ SYSTEMS = {
         "Apache Kafka 4.4.0",
         "writes are acknowledged from the page cache, flushed by the OS (Kafka's default)",
         # A deleted topic's files go at once (Strom's way), not a minute later:
-        # see delete_topic.
+        # see drop_bench_topics.
         {"log.segment.delete.delay.ms": "0"},
     ),
 }
@@ -179,23 +179,27 @@ def kafka_tool(main_class: str, *args: str) -> str:
     return out.stdout
 
 
+def strom_topics(bootstrap: str, *args: str) -> str:
+    """`strom topics -b <bootstrap> ...` (works against either broker); its stdout."""
+    strom = bin_path("STROM_BIN", TARGET / "release/strom")
+    return subprocess.run(
+        [str(strom), "topics", "-b", bootstrap, *args], check=True, capture_output=True, text=True, timeout=60,
+    ).stdout
+
+
 def create_topic(bootstrap: str, topic: str, partitions: int = 6) -> None:
-    strom = bin_path("STROM_BIN", TARGET / "release/strom")
-    subprocess.run(
-        [str(strom), "topics", "-b", bootstrap, "create", topic, "--partitions", str(partitions)],
-        check=True, capture_output=True, timeout=60,
-    )
+    strom_topics(bootstrap, "create", topic, "--partitions", str(partitions))
 
 
-def delete_topic(bootstrap: str, topic: str) -> None:
-    """Drops a measured workload's data. On a VM, a page cache that keeps growing
-    reaches guest memory the host has not backed since it was last freed, and
-    every page written there costs several times more CPU: 16 producers on one
-    broker ran at 0.6 broker CPU-s/GB for the first 4 GB and 2.2-2.8 after, and
-    stayed at 0.6 when each run's topic was deleted. Not every workload created
-    its topic (some reuse another's run), so a failure here is not an error."""
-    strom = bin_path("STROM_BIN", TARGET / "release/strom")
-    subprocess.run([str(strom), "topics", "-b", bootstrap, "delete", topic], capture_output=True, timeout=60)
+def drop_bench_topics(bootstrap: str) -> None:
+    """Deletes every topic the harness made (`bench-*`), with its data. On a VM, a
+    page cache that keeps growing reaches guest memory the host has not backed
+    since it was last freed, and every page written there costs several times
+    more CPU: 16 producers on one broker ran at 0.6 broker CPU-s/GB for the first
+    4 GB and 2.2-2.8 after, and stayed at 0.6 when each run's topic was deleted."""
+    for topic in strom_topics(bootstrap, "list").split():
+        if topic.startswith("bench-"):
+            strom_topics(bootstrap, "delete", topic)
 
 
 def producer_perf(bootstrap: str, topic: str, records: int, size: int, acks: str, compression: str) -> dict:
@@ -231,7 +235,7 @@ def warm_up(b: "Broker", topic: str, seconds: float) -> None:
             break
     shown = ", ".join(f"{x / 1000:.0f}k" for x in rates[::3])
     print(f"  {'(warm-up, not measured)':45} {passes} passes; acks=1 records/s: {shown}", flush=True)
-    delete_topic(b.bootstrap, topic)
+    drop_bench_topics(b.bootstrap)
 
 
 def consumer_perf(bootstrap: str, topic: str, records: int) -> dict:
@@ -467,7 +471,7 @@ def main() -> int:
                         os.sync()
                         b.cost = None
                         value = fn(b, f"bench-{wid}-{r}")
-                        delete_topic(b.bootstrap, f"bench-{wid}-{r}")
+                        drop_bench_topics(b.bootstrap)
                         results[wid][s].append(value)
                         print(f"  {label:45} {value:12.2f} {unit}", flush=True)
                         if b.cost is not None:

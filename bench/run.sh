@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Strom against Apache Kafka on this machine, side by side. From the repo root:
 #
-#     bench/run.sh                 # 3 rounds of every workload (about 25 minutes on a fast machine)
+#     bench/run.sh                 # 3 rounds of every workload (about 20 minutes on a fast machine)
 #     bench/run.sh --rounds 5 --only produce-acks1,consume
 #
 # Builds the release binaries (strom-broker, strom, strom-bench), resolves Apache
