@@ -2,13 +2,15 @@
 //!
 //! One task accepts on each bound socket; each connection gets a reader task
 //! that reads frames (size checked against `socket.request.max.bytes` before
-//! any allocation), decodes and handles requests one at a time, in order, and
-//! a writer task that sends the answers in the same order. A handler may
-//! answer later (a produce waiting for its fsync): the reader queues a
-//! one-shot slot for every request and moves on, so a connection can have
-//! several produce requests waiting on durability while order is kept.
+//! any allocation), decodes and handles requests one at a time, in order. An
+//! answer that is ready while nothing is waiting before it is written by the
+//! reader itself. A handler may answer later (a produce waiting for its
+//! fsync): that answer, and every one after it until the queue is empty again,
+//! goes through a writer task in order, so a connection can have several
+//! produce requests waiting on durability while order is kept.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -128,8 +130,13 @@ pub async fn accept_loop(
     }
 }
 
-/// What the reader hands the writer for each request.
-type Slot = oneshot::Receiver<Option<Frame>>;
+/// What the reader hands the writer for each request: an answer that is
+/// ready, or one a handler will give later. `None` is no answer (acks=0); a
+/// dropped sender closes the connection.
+enum Slot {
+    Ready(Option<Frame>),
+    Later(oneshot::Receiver<Option<Frame>>),
+}
 
 /// Most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -228,23 +235,43 @@ async fn serve_connection(
     peer: SocketAddr,
     listener: String,
 ) -> anyhow::Result<()> {
-    let (rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
     let mut rd = FrameReader::new(rd);
+    // The reader writes a ready answer itself when nothing is queued before it
+    // (the common case: one produce or metadata answer at a time), so the
+    // client has it without waiting for a hand-off to the writer task, which
+    // on a busy runtime would run only once the reader runs out of input.
+    // Answers behind one that is not ready yet go through the writer, in order.
+    let wr = Arc::new(tokio::sync::Mutex::new(wr));
+    // Answers handed to the writer and not yet written; only the reader adds.
+    let queued = Arc::new(AtomicUsize::new(0));
     let (slots_tx, mut slots_rx) = mpsc::channel::<Slot>(MAX_IN_FLIGHT);
-    let writer = tokio::spawn(async move {
-        while let Some(slot) = slots_rx.recv().await {
-            match slot.await {
-                Ok(Some(frame)) => {
-                    if write_frame(&mut wr, frame).await.is_err() {
+    let writer = {
+        let (wr, queued) = (wr.clone(), queued.clone());
+        tokio::spawn(async move {
+            while let Some(slot) = slots_rx.recv().await {
+                let frame = match slot {
+                    Slot::Ready(frame) => frame,
+                    Slot::Later(rx) => match rx.await {
+                        Ok(frame) => frame,
+                        Err(_) => break, // the handler asked to close the connection
+                    },
+                };
+                if let Some(frame) = frame {
+                    if write_frame(&mut *wr.lock().await, frame).await.is_err() {
                         break;
                     }
                 }
-                Ok(None) => {}   // acks=0: no answer
-                Err(_) => break, // the handler asked to close the connection
+                // After the lock is released: the reader may write next.
+                queued.fetch_sub(1, Ordering::AcqRel);
             }
-        }
-        let _ = wr.shutdown().await;
-    });
+            let _ = wr.lock().await.shutdown().await;
+        })
+    };
+    let queue = |slot: Slot| {
+        queued.fetch_add(1, Ordering::AcqRel);
+        slots_tx.send(slot)
+    };
     let max = broker.config.socket_request_max_bytes();
     let result = async {
         loop {
@@ -259,27 +286,22 @@ async fn serve_connection(
                 );
             }
             let frame = rd.frame(size as usize).await?;
-            let (tx, rx) = oneshot::channel();
-            if slots_tx.send(rx).await.is_err() {
-                return Ok(());
-            }
-            match decode_request(frame.freeze()) {
+            let answer = match decode_request(frame.freeze()) {
                 Ok(req) => {
                     let api = req.api_key();
-                    let reply = handlers::handle(&broker, req, &listener, peer).await;
-                    match reply {
-                        Reply::Now(frame) => {
-                            let _ = tx.send(frame);
-                        }
+                    match handlers::handle(&broker, req, &listener, peer).await {
+                        Reply::Now(frame) => frame,
                         Reply::Later(fut) => {
+                            let (tx, rx) = oneshot::channel();
                             tokio::spawn(async move {
                                 let _ = tx.send(fut.await);
                             });
+                            if queue(Slot::Later(rx)).await.is_err() {
+                                return Ok(());
+                            }
+                            continue;
                         }
-                        Reply::Close(why) => {
-                            drop(tx);
-                            anyhow::bail!("{api:?}: {why}");
-                        }
+                        Reply::Close(why) => anyhow::bail!("{api:?}: {why}"),
                     }
                 }
                 Err(CodecError::UnsupportedVersion {
@@ -288,15 +310,22 @@ async fn serve_connection(
                     correlation_id,
                 }) if api_key == ApiKey::ApiVersions as i16 => {
                     tracing::debug!(version, "ApiVersions at an unsupported version; answering v0");
-                    let _ = tx.send(Some(
-                        handlers::api_versions::unsupported_version_response(correlation_id)?
-                            .into(),
-                    ));
+                    Some(handlers::api_versions::unsupported_version_response(correlation_id)?.into())
                 }
-                Err(e) => {
-                    drop(tx);
-                    return Err(e.into());
+                Err(e) => return Err(e.into()),
+            };
+            // Nothing queued means every earlier answer has been written and
+            // the writer holds no lock, so this one goes out now, in order.
+            if queued.load(Ordering::Acquire) == 0 {
+                if let Ok(mut w) = wr.try_lock() {
+                    if let Some(frame) = answer {
+                        write_frame(&mut *w, frame).await?;
+                    }
+                    continue;
                 }
+            }
+            if queue(Slot::Ready(answer)).await.is_err() {
+                return Ok(());
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Hostile and malformed input over raw TCP (frames built with `kafka-protocol`):
 //! the offending connection is answered or closed as Kafka does, other
-//! connections keep working, and the broker keeps serving real clients.
+//! connections keep working, and the broker keeps serving real clients. Also
+//! the order of answers to requests pipelined on one connection.
 
 mod common;
 
@@ -679,4 +680,72 @@ async fn clients_cannot_append_to_internal_topics() {
     );
     assert_still_serves(&broker).await;
     broker.shutdown().await;
+}
+
+/// Requests written back to back on one connection are answered in order,
+/// whether an answer is ready at once (ApiVersions, Metadata) or waits for an
+/// fsync (produce with Strom's default flush policy); acks=0 gets no answer and
+/// the next answer is not held up by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_answers_come_back_in_request_order() {
+    let broker = TestBroker::start().await;
+    let mut s = connect(broker.listen_addr()).await;
+    let topic = unique_name("pipelined");
+    let resp = call(&mut s, 7, 1, &create_topics_request(&[&topic], 1)).await;
+    assert_eq!(resp.topics[0].error_code, 0, "create {topic}");
+
+    let produce = |acks: i16, value: &str| {
+        ProduceRequest::default()
+            .with_acks(acks)
+            .with_timeout_ms(10_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(topic_name(&topic))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(record_batch(value).freeze()))])])
+    };
+    let versions = ApiVersionsRequest::default();
+    let metadata = metadata_request(&[&topic]);
+    // Correlation ids 10.. in request order; 15 (acks=0) is never answered.
+    let mut burst = BytesMut::new();
+    burst.extend_from_slice(&frame(9, 10, &produce(-1, "a")));
+    burst.extend_from_slice(&frame(12, 11, &metadata));
+    burst.extend_from_slice(&frame(9, 12, &produce(1, "b")));
+    burst.extend_from_slice(&frame(3, 13, &versions));
+    burst.extend_from_slice(&frame(9, 14, &produce(-1, "c")));
+    burst.extend_from_slice(&frame(9, 15, &produce(0, "d")));
+    burst.extend_from_slice(&frame(12, 16, &metadata));
+    burst.extend_from_slice(&frame(9, 17, &produce(-1, "e")));
+    write_all(&mut s, &burst).await;
+
+    let mut base_offsets = Vec::new();
+    for (correlation_id, api) in [
+        (10, ApiKey::Produce),
+        (11, ApiKey::Metadata),
+        (12, ApiKey::Produce),
+        (13, ApiKey::ApiVersions),
+        (14, ApiKey::Produce),
+        (16, ApiKey::Metadata),
+        (17, ApiKey::Produce),
+    ] {
+        let mut buf = read_frame(&mut s).await;
+        // Every answer here has a v0 header except ApiVersions (always v0 too)
+        // and Produce v9 / Metadata v12 (flexible: v1 header).
+        let header_version = if api == ApiKey::ApiVersions { 0 } else { 1 };
+        let header = ResponseHeader::decode(&mut buf, header_version).expect("response header");
+        assert_eq!(
+            header.correlation_id, correlation_id,
+            "answers in request order ({api:?} expected next)"
+        );
+        if api == ApiKey::Produce {
+            let r = kafka_protocol::messages::ProduceResponse::decode(&mut buf, 9)
+                .expect("produce response");
+            let p = &r.responses[0].partition_responses[0];
+            assert_eq!(p.error_code, 0, "produce {correlation_id}");
+            base_offsets.push(p.base_offset);
+        }
+    }
+    // "d" (acks=0) was appended between "c" and "e".
+    assert_eq!(base_offsets, vec![0, 1, 2, 4]);
+    assert_still_serves(&broker).await;
 }
