@@ -13,6 +13,7 @@ pub mod fetch_response;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable, Encodable};
+use strom_log::FileRegion;
 
 use crate::handlers::api_versions::supported_range;
 
@@ -104,8 +105,30 @@ pub enum Frame {
     /// The whole frame in one buffer.
     Buf(BytesMut),
     /// The frame in parts, written in order (a Fetch response: header parts
-    /// and the log's record buffers, which are not copied).
-    Chunks(Vec<Bytes>),
+    /// and the partitions' records, which are not copied).
+    Chunks(Vec<Chunk>),
+}
+
+/// A part of a chunked frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    Mem(Bytes),
+    /// Records still in a segment file, sent from the page cache with
+    /// `sendfile(2)` without passing through the broker's memory.
+    File(FileRegion),
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        match self {
+            Chunk::Mem(b) => b.len(),
+            Chunk::File(r) => r.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Frame {
@@ -113,7 +136,7 @@ impl Frame {
     pub fn len(&self) -> usize {
         match self {
             Frame::Buf(b) => b.len(),
-            Frame::Chunks(c) => c.iter().map(Bytes::len).sum(),
+            Frame::Chunks(c) => c.iter().map(Chunk::len).sum(),
         }
     }
 

@@ -16,16 +16,19 @@ use std::sync::Arc;
 use anyhow::Context;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
+use tokio::io::Interest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::broker::{Broker, Endpoint};
-use crate::codec::{decode_request, CodecError, Frame};
+use crate::codec::{decode_request, Chunk, CodecError, Frame};
 use crate::config::Listener;
 use crate::handlers::{self, Reply};
+use strom_log::FileRegion;
 
 /// How many answers a connection may have pending before the reader waits.
 const MAX_IN_FLIGHT: usize = 32;
@@ -141,13 +144,75 @@ enum Slot {
 /// Most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
-/// Write a response frame; a chunked one (Fetch) with vectored writes, so the
-/// record buffers go to the socket without being copied first.
-async fn write_frame<W: AsyncWrite + Unpin>(wr: &mut W, frame: Frame) -> std::io::Result<()> {
-    let mut chunks = match frame {
+/// Where response frames go. Records in segment files are sent with
+/// `sendfile(2)` on a real socket; the default reads and writes them.
+trait FrameSink: AsyncWrite + Unpin {
+    async fn send_file(&mut self, region: &FileRegion) -> std::io::Result<()> {
+        let mut buf = vec![0u8; region.len.min(64 * 1024)];
+        let (mut pos, end) = (region.pos, region.pos + region.len as u64);
+        while pos < end {
+            let n = buf.len().min((end - pos) as usize);
+            std::os::unix::fs::FileExt::read_exact_at(&*region.file, &mut buf[..n], pos)?;
+            self.write_all(&buf[..n]).await?;
+            pos += n as u64;
+        }
+        Ok(())
+    }
+}
+
+impl FrameSink for OwnedWriteHalf {
+    /// The bytes go from the page cache to the socket without being copied
+    /// into the broker (as Kafka's broker sends them).
+    async fn send_file(&mut self, region: &FileRegion) -> std::io::Result<()> {
+        let sock: &TcpStream = self.as_ref();
+        let (mut pos, end) = (region.pos, region.pos + region.len as u64);
+        while pos < end {
+            sock.writable().await?;
+            let sent = sock.try_io(Interest::WRITABLE, || {
+                let want = usize::try_from(end - pos)
+                    .unwrap_or(usize::MAX)
+                    .min(1 << 30);
+                rustix::fs::sendfile(sock, &*region.file, Some(&mut pos), want)
+                    .map_err(std::io::Error::from)
+            });
+            match sent {
+                // The file ends before the region does: the frame cannot be
+                // completed, so the connection must close.
+                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Write a response frame; a chunked one (Fetch) with vectored writes of its
+/// buffers and `sendfile` of its file regions, so records are not copied first.
+async fn write_frame<W: FrameSink>(wr: &mut W, frame: Frame) -> std::io::Result<()> {
+    let chunks = match frame {
         Frame::Buf(b) => return wr.write_all(&b).await,
         Frame::Chunks(c) => c,
     };
+    let mut buffers = Vec::new();
+    for chunk in chunks {
+        match chunk {
+            Chunk::Mem(b) => buffers.push(b),
+            Chunk::File(region) => {
+                write_buffers(wr, &mut buffers).await?;
+                wr.send_file(&region).await?;
+            }
+        }
+    }
+    write_buffers(wr, &mut buffers).await
+}
+
+/// Writes all of `chunks` with vectored writes and empties it.
+async fn write_buffers<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    chunks: &mut Vec<Bytes>,
+) -> std::io::Result<()> {
     let mut next = 0;
     while next < chunks.len() {
         if chunks[next].is_empty() {
@@ -175,6 +240,7 @@ async fn write_frame<W: AsyncWrite + Unpin>(wr: &mut W, frame: Frame) -> std::io
             }
         }
     }
+    chunks.clear();
     Ok(())
 }
 
@@ -389,6 +455,62 @@ mod tests {
         }
     }
 
+    impl FrameSink for Trickle {}
+
+    /// A frame of buffers and file regions arrives whole and in order over a
+    /// real socket (regions by sendfile, larger than the socket buffers, so
+    /// sends block part way) and through the read-and-write fallback.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn file_regions_are_sent_whole_between_buffers() {
+        let data: Vec<u8> = (0..12_000_000u32)
+            .map(|i| (i * 7 + i / 977) as u8)
+            .collect();
+        let mut file = tempfile::tempfile().expect("temp file");
+        std::io::Write::write_all(&mut file, &data).expect("write");
+        let file = Arc::new(file);
+        let region = |pos: usize, len: usize| {
+            Chunk::File(FileRegion {
+                file: file.clone(),
+                pos: pos as u64,
+                len,
+            })
+        };
+        let chunks = vec![
+            Chunk::Mem(Bytes::from_static(b"head")),
+            region(3, 9_000_000),
+            Chunk::Mem(Bytes::from_static(b"middle")),
+            region(11_000_000, 1_000_000),
+            Chunk::Mem(Bytes::from_static(b"tail")),
+        ];
+        let mut expected = b"head".to_vec();
+        expected.extend_from_slice(&data[3..9_000_003]);
+        expected.extend_from_slice(b"middle");
+        expected.extend_from_slice(&data[11_000_000..12_000_000]);
+        expected.extend_from_slice(b"tail");
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let (mut client, (server, _)) = (client.expect("connect"), server.expect("accept"));
+        let (_rd, mut wr) = server.into_split();
+        let frame = Frame::Chunks(chunks.clone());
+        let send = tokio::spawn(async move { write_frame(&mut wr, frame).await });
+        let mut got = vec![0u8; expected.len()];
+        client.read_exact(&mut got).await.expect("read");
+        send.await.expect("join").expect("write_frame");
+        assert!(got == expected, "bytes over the socket differ");
+
+        let mut w = Trickle {
+            out: Vec::new(),
+            step: 100_000,
+            calls: 0,
+        };
+        write_frame(&mut w, Frame::Chunks(chunks))
+            .await
+            .expect("write");
+        assert!(w.out == expected, "bytes through the fallback differ");
+    }
+
     #[tokio::test]
     async fn chunked_frames_are_written_whole_and_in_order_through_short_writes() {
         let chunks: Vec<Bytes> = (0..150u32)
@@ -407,9 +529,8 @@ mod tests {
                 step,
                 calls: 0,
             };
-            write_frame(&mut w, Frame::Chunks(chunks.clone()))
-                .await
-                .expect("write");
+            let frame = Frame::Chunks(chunks.iter().cloned().map(Chunk::Mem).collect());
+            write_frame(&mut w, frame).await.expect("write");
             assert_eq!(w.out, expected, "step {step}");
             if step == 1 << 20 {
                 // 150 chunks (some empty) in writes of at most MAX_IOVECS buffers.

@@ -244,14 +244,38 @@ pub struct AppendInfo {
     pub duplicate: bool,
 }
 
-/// Whole record batches read from the log, as stored.
+/// Whole record batches read from the log, as stored (`T` is the bytes, or
+/// where they are: a [`FileRegion`]), and the partition's offsets at the time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadResult {
-    pub records: bytes::Bytes,
+pub struct Read<T> {
+    pub records: T,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub last_stable_offset: i64,
 }
+
+/// Whole record batches read into memory.
+pub type ReadResult = Read<bytes::Bytes>;
+
+/// A byte range of a segment file holding whole record batches. It holds the
+/// file open, so the bytes stay readable after the segment is deleted (the
+/// log never rewrites published bytes in place).
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub pos: u64,
+    pub len: usize,
+}
+
+impl PartialEq for FileRegion {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.file, &other.file)
+            && self.pos == other.pos
+            && self.len == other.len
+    }
+}
+
+impl Eq for FileRegion {}
 
 /// A (timestamp, offset) pair: ListOffsets answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

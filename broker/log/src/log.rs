@@ -36,7 +36,10 @@ use crate::producer_state::{
 use crate::recovery::{self, LOG_START_FILE, RECOVERY_POINT_FILE};
 use crate::segment::Segment;
 use crate::validate::{self, AppendContext, PreparedAppend};
-use crate::{AppendInfo, Error, LogConfig, ReadResult, Result, TimestampOffset, TimestampType};
+use crate::{
+    AppendInfo, Error, FileRegion, LogConfig, Read, ReadResult, Result, TimestampOffset,
+    TimestampType,
+};
 
 /// Who is appending: decides which checks and rewrites apply (Kafka's `AppendOrigin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -584,6 +587,42 @@ impl PartitionLog {
     /// `max_bytes` is returned whole (KIP-74). Never returns data at or above the high
     /// watermark.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult> {
+        self.read_with(offset, Bytes::new(), |segment, hw| {
+            segment.read(offset, hw, max_bytes, min_one_batch)
+        })
+    }
+
+    /// What [`PartitionLog::read`] would return, as a range of a segment file
+    /// (`None` for no records) instead of the bytes: for sending with
+    /// `sendfile(2)`. The file stays open as long as the region is held, even
+    /// if its segment is deleted meanwhile.
+    pub fn read_region(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<Read<Option<FileRegion>>> {
+        self.read_with(offset, None, |segment, hw| {
+            Ok(segment
+                .range(offset, hw, max_bytes, min_one_batch)?
+                .map(|(pos, len)| {
+                    (len > 0).then(|| FileRegion {
+                        file: segment.log.clone(),
+                        pos,
+                        len,
+                    })
+                }))
+        })
+    }
+
+    /// Checks `offset`, then asks each segment from the one holding it until one
+    /// has a batch at or after it (`None` from `read` means it has none).
+    fn read_with<T>(
+        &self,
+        offset: i64,
+        empty: T,
+        read: impl Fn(&Segment, i64) -> Result<Option<T>>,
+    ) -> Result<Read<T>> {
         self.ensure_open()?;
         let hw = self.log_end.load(Ordering::Acquire);
         let log_start = self.log_start.load(Ordering::Acquire);
@@ -594,24 +633,24 @@ impl PartitionLog {
                 log_end: hw,
             });
         }
-        let result = |records| ReadResult {
+        let result = |records| Read {
             records,
             high_watermark: hw,
             log_start_offset: log_start,
             last_stable_offset: hw,
         };
         if offset == hw {
-            return Ok(result(Bytes::new()));
+            return Ok(result(empty));
         }
         for segment in self.segments_from(offset) {
             if segment.base_offset >= hw {
                 break;
             }
-            if let Some(records) = segment.read(offset, hw, max_bytes, min_one_batch)? {
+            if let Some(records) = read(&segment, hw)? {
                 return Ok(result(records));
             }
         }
-        Ok(result(Bytes::new()))
+        Ok(result(empty))
     }
 
     /// The segment holding `offset` and all later ones.

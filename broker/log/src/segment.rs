@@ -13,6 +13,7 @@ use std::io::{ErrorKind, IoSlice};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -34,6 +35,10 @@ pub(crate) fn file_name(base_offset: i64, suffix: &str) -> String {
 
 /// How much of the log file a header scan reads at a time.
 const SCAN_CHUNK: usize = 16 * 1024;
+/// Bytes read at a time when only headers are wanted ([`Segment::range`]): a
+/// Java producer's batches are 16 KiB, so a larger read would mostly fetch
+/// record data that is not looked at.
+const RANGE_SCAN_CHUNK: usize = 512;
 
 /// Reads batch headers from a log file, a chunk at a time.
 pub(crate) struct HeaderReader<'a> {
@@ -41,15 +46,23 @@ pub(crate) struct HeaderReader<'a> {
     limit: u64,
     buf: Vec<u8>,
     start: u64,
+    /// Bytes read at a time.
+    chunk: usize,
 }
 
 impl<'a> HeaderReader<'a> {
     pub fn new(file: &'a File, limit: u64) -> Self {
+        Self::with_chunk(file, limit, SCAN_CHUNK)
+    }
+
+    /// A reader that reads `chunk` bytes at a time (at least a header).
+    pub fn with_chunk(file: &'a File, limit: u64, chunk: usize) -> Self {
         HeaderReader {
             file,
             limit,
             buf: Vec::new(),
             start: 0,
+            chunk: chunk.max(RECORD_BATCH_OVERHEAD),
         }
     }
 
@@ -62,7 +75,7 @@ impl<'a> HeaderReader<'a> {
         }
         let buffered = pos >= self.start && pos + header_len <= self.start + self.buf.len() as u64;
         if !buffered {
-            let len = (self.limit - pos).min(SCAN_CHUNK as u64) as usize;
+            let len = (self.limit - pos).min(self.chunk as u64) as usize;
             self.buf.resize(len, 0);
             self.file.read_exact_at(&mut self.buf, pos)?;
             self.start = pos;
@@ -130,7 +143,7 @@ pub(crate) struct Segment {
     log_path: PathBuf,
     index_path: PathBuf,
     time_index_path: PathBuf,
-    pub(crate) log: File,
+    pub(crate) log: Arc<File>,
     /// Published (readable) bytes of the log file.
     size: AtomicU64,
     /// Bytes known to be fsynced.
@@ -177,7 +190,7 @@ impl Segment {
             log_path,
             index_path,
             time_index_path,
-            log,
+            log: Arc::new(log),
             size: AtomicU64::new(state.size),
             flushed_size: AtomicU64::new(0),
             next_offset: AtomicI64::new(state.next_offset),
@@ -367,6 +380,37 @@ impl Segment {
             end = next;
         }
         Ok(Some(buf.slice(..end)))
+    }
+
+    /// The same batches [`Segment::read`] returns, as a byte range of the log
+    /// file (position, length; length 0 when the first batch is over `max_bytes`
+    /// and not `min_one_batch`), found by reading batch headers only, so the
+    /// data can go from the page cache to a socket without being read here.
+    pub fn range(
+        &self,
+        offset: i64,
+        hw: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<Option<(u64, usize)>> {
+        let mut reader = HeaderReader::with_chunk(&self.log, self.size(), RANGE_SCAN_CHUNK);
+        let Some((start, first)) = self.find_batch(&mut reader, offset, hw)? else {
+            return Ok(None);
+        };
+        let first_size = first.size();
+        if first_size > max_bytes && !min_one_batch {
+            return Ok(Some((start, 0)));
+        }
+        let limit = start.saturating_add(max_bytes as u64);
+        let mut end = start + first_size as u64;
+        while let Some(h) = reader.header_at(end)? {
+            let next = end + h.size() as u64;
+            if h.base_offset >= hw || next > limit {
+                break;
+            }
+            end = next;
+        }
+        Ok(Some((start, (end - start) as usize)))
     }
 
     /// Calls `f` with the position and header of every batch from the one holding

@@ -14,6 +14,28 @@ struct Model {
 
 fn check_read(log: &PartitionLog, model: &Model, offset: i64, max_bytes: usize, min_one: bool) {
     let r = log.read(offset, max_bytes, min_one).unwrap();
+    // The region to send with sendfile holds exactly the bytes a read returns.
+    let region = log.read_region(offset, max_bytes, min_one).unwrap();
+    assert_eq!(
+        (
+            region.high_watermark,
+            region.log_start_offset,
+            region.last_stable_offset
+        ),
+        (r.high_watermark, r.log_start_offset, r.last_stable_offset)
+    );
+    match &region.records {
+        None => assert!(
+            r.records.is_empty(),
+            "no region for {} bytes",
+            r.records.len()
+        ),
+        Some(g) => {
+            let mut bytes = vec![0u8; g.len];
+            std::os::unix::fs::FileExt::read_exact_at(&*g.file, &mut bytes, g.pos).unwrap();
+            assert_eq!(bytes, r.records, "region at {offset}, max {max_bytes}");
+        }
+    }
     assert_eq!(r.high_watermark, model.records.len() as i64);
     if offset == r.high_watermark {
         assert!(r.records.is_empty());

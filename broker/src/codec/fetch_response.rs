@@ -19,7 +19,14 @@ use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{ApiKey, FetchResponse, ResponseHeader};
 use kafka_protocol::protocol::Encodable;
 
-use super::Frame;
+use strom_log::FileRegion;
+
+use super::{Chunk, Frame};
+
+/// Records left in segment files, by topic and partition, in the order of the
+/// response's topics and partitions. A partition with a region is sent with
+/// the region's bytes as its records (its `records` field is ignored).
+pub type Regions = [Vec<Option<FileRegion>>];
 
 /// Records shorter than this are copied into the header buffer rather than
 /// sent as a chunk of their own (an iovec costs more than a short copy).
@@ -34,7 +41,7 @@ struct ChunkWriter {
     /// The first part of the frame (with the size prefix), kept mutable until
     /// the size is known.
     first: Option<BytesMut>,
-    chunks: Vec<Bytes>,
+    chunks: Vec<Chunk>,
     head: BytesMut,
 }
 
@@ -54,14 +61,24 @@ impl ChunkWriter {
             self.head.put_slice(records);
             return;
         }
+        self.cut();
+        self.chunks.push(Chunk::Mem(records.clone()));
+    }
+
+    fn push_region(&mut self, region: &FileRegion) {
+        self.cut();
+        self.chunks.push(Chunk::File(region.clone()));
+    }
+
+    /// Ends the current header part, before a records chunk.
+    fn cut(&mut self) {
         let part = self.head.split();
         if self.first.is_none() {
             self.first = Some(part);
-            self.chunks.push(Bytes::new()); // replaced by `first` in `finish`
+            self.chunks.push(Chunk::Mem(Bytes::new())); // replaced by `first` in `finish`
         } else {
-            self.chunks.push(part.freeze());
+            self.chunks.push(Chunk::Mem(part.freeze()));
         }
-        self.chunks.push(records.clone());
     }
 
     fn finish(mut self) -> anyhow::Result<Frame> {
@@ -71,12 +88,12 @@ impl ChunkWriter {
             return Ok(Frame::Buf(self.head));
         };
         if !self.head.is_empty() {
-            self.chunks.push(self.head.freeze());
+            self.chunks.push(Chunk::Mem(self.head.freeze()));
         }
-        let total: usize = first.len() + self.chunks.iter().map(Bytes::len).sum::<usize>();
+        let total: usize = first.len() + self.chunks.iter().map(Chunk::len).sum::<usize>();
         let size = i32::try_from(total - 4).context("response too large")?;
         first[..4].copy_from_slice(&size.to_be_bytes());
-        self.chunks[0] = first.freeze();
+        self.chunks[0] = Chunk::Mem(first.freeze());
         Ok(Frame::Chunks(self.chunks))
     }
 }
@@ -141,6 +158,17 @@ pub fn encode_fetch_response(
     correlation_id: i32,
     body: &FetchResponse,
 ) -> anyhow::Result<Frame> {
+    encode_fetch_response_with_regions(version, correlation_id, body, &[])
+}
+
+/// [`encode_fetch_response`] with some partitions' records still in segment
+/// files (`regions`), to be sent from there.
+pub fn encode_fetch_response_with_regions(
+    version: i16,
+    correlation_id: i32,
+    body: &FetchResponse,
+    regions: &Regions,
+) -> anyhow::Result<Frame> {
     if !VERSIONS.contains(&version) {
         bail!("Fetch v{version} is not served");
     }
@@ -157,7 +185,7 @@ pub fn encode_fetch_response(
         bail!("session_id is not available in Fetch v{version}");
     }
     put_array_len(&mut w.head, flexible, Some(body.responses.len()))?;
-    for topic in &body.responses {
+    for (t, topic) in body.responses.iter().enumerate() {
         if version <= 12 {
             let name = topic.topic.0.as_bytes();
             if flexible {
@@ -172,8 +200,12 @@ pub fn encode_fetch_response(
             w.head.put_slice(topic.topic_id.as_bytes());
         }
         put_array_len(&mut w.head, flexible, Some(topic.partitions.len()))?;
-        for p in &topic.partitions {
-            put_partition(&mut w, p, version)?;
+        for (i, p) in topic.partitions.iter().enumerate() {
+            let region = regions
+                .get(t)
+                .and_then(|r| r.get(i))
+                .and_then(Option::as_ref);
+            put_partition(&mut w, p, region, version)?;
         }
         if flexible {
             put_uvarint(
@@ -210,7 +242,12 @@ pub fn encode_fetch_response(
     w.finish()
 }
 
-fn put_partition(w: &mut ChunkWriter, p: &PartitionData, version: i16) -> anyhow::Result<()> {
+fn put_partition(
+    w: &mut ChunkWriter,
+    p: &PartitionData,
+    region: Option<&FileRegion>,
+    version: i16,
+) -> anyhow::Result<()> {
     let flexible = version >= 12;
     let head = &mut w.head;
     head.put_i32(p.partition_index);
@@ -233,21 +270,25 @@ fn put_partition(w: &mut ChunkWriter, p: &PartitionData, version: i16) -> anyhow
     } else if p.preferred_read_replica != -1 {
         bail!("preferred_read_replica is not available in Fetch v{version}");
     }
-    match (&p.records, flexible) {
+    let records_len = match region {
+        Some(r) => Some(r.len),
+        None => p.records.as_ref().map(Bytes::len),
+    };
+    match (records_len, flexible) {
         (None, true) => put_uvarint(head, 0),
         (None, false) => head.put_i32(-1),
-        (Some(r), true) => put_uvarint(
+        (Some(n), true) => put_uvarint(
             head,
-            len_u32(r.len(), "records")?
+            len_u32(n, "records")?
                 .checked_add(1)
                 .context("records too long")?,
         ),
-        (Some(r), false) => head.put_i32(i32::try_from(r.len()).context("records too long")?),
+        (Some(n), false) => head.put_i32(i32::try_from(n).context("records too long")?),
     }
-    if let Some(r) = &p.records {
-        if !r.is_empty() {
-            w.push_records(r);
-        }
+    match (region, &p.records) {
+        (Some(r), _) if r.len > 0 => w.push_region(r),
+        (None, Some(r)) if !r.is_empty() => w.push_records(r),
+        _ => {}
     }
     if flexible {
         let head = &mut w.head;
@@ -487,7 +528,18 @@ mod tests {
     fn flatten(frame: &Frame) -> Vec<u8> {
         match frame {
             Frame::Buf(b) => b.to_vec(),
-            Frame::Chunks(c) => c.iter().flat_map(|b| b.iter().copied()).collect(),
+            Frame::Chunks(c) => c
+                .iter()
+                .flat_map(|c| match c {
+                    Chunk::Mem(b) => b.to_vec(),
+                    Chunk::File(r) => {
+                        let mut buf = vec![0u8; r.len];
+                        std::os::unix::fs::FileExt::read_exact_at(&*r.file, &mut buf, r.pos)
+                            .expect("read region");
+                        buf
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -537,12 +589,78 @@ mod tests {
             };
             let shared = chunks
                 .iter()
-                .filter(|c| c.as_ptr() == long.as_ptr() && c.len() == long.len())
+                .filter(|c| matches!(c, Chunk::Mem(b) if b.as_ptr() == long.as_ptr() && b.len() == long.len()))
                 .count();
             assert_eq!(
                 shared, 2,
                 "v{version}: both record buffers are sent as they are"
             );
+        }
+    }
+
+    /// Records given as file regions encode to the same bytes as the same
+    /// records in memory, and are sent as file chunks.
+    #[test]
+    fn file_regions_encode_like_the_records_they_hold() {
+        let short = records(100, 3);
+        let long = records(70_000, 4);
+        let mut file = tempfile::tempfile().expect("temp file");
+        std::io::Write::write_all(&mut file, &[0u8; 10]).expect("write");
+        std::io::Write::write_all(&mut file, &short).expect("write");
+        std::io::Write::write_all(&mut file, &long).expect("write");
+        let file = std::sync::Arc::new(file);
+        let region = |pos: u64, len: usize| FileRegion {
+            file: file.clone(),
+            pos,
+            len,
+        };
+        let in_memory = FetchResponse::default().with_responses(vec![
+            topic(
+                "a",
+                1,
+                vec![partition(0, Some(short.clone())), partition(1, None)],
+            ),
+            topic(
+                "b",
+                2,
+                vec![
+                    partition(0, Some(Bytes::new())),
+                    partition(1, Some(long.clone())),
+                ],
+            ),
+        ]);
+        let placeholders = FetchResponse::default().with_responses(vec![
+            topic(
+                "a",
+                1,
+                vec![partition(0, Some(Bytes::new())), partition(1, None)],
+            ),
+            topic(
+                "b",
+                2,
+                vec![
+                    partition(0, Some(Bytes::new())),
+                    partition(1, Some(Bytes::new())),
+                ],
+            ),
+        ]);
+        let regions = vec![
+            vec![Some(region(10, short.len())), None],
+            vec![None, Some(region(10 + short.len() as u64, long.len()))],
+        ];
+        for version in [4, 11, 12, 13, 18] {
+            let expected = encode_fetch_response(version, 5, &in_memory).expect("encode");
+            let frame = encode_fetch_response_with_regions(version, 5, &placeholders, &regions)
+                .expect("encode with regions");
+            assert_eq!(flatten(&frame), flatten(&expected), "v{version}");
+            let Frame::Chunks(chunks) = frame else {
+                panic!("v{version}: expected a chunked frame");
+            };
+            let files = chunks
+                .iter()
+                .filter(|c| matches!(c, Chunk::File(_)))
+                .count();
+            assert_eq!(files, 2, "v{version}: both regions are sent from the file");
         }
     }
 

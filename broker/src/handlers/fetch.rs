@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{blocking, log_error, Ctx};
 use crate::broker::{ApiError, Partition};
+use strom_log::FileRegion;
 
 /// One partition to read, resolved.
 struct Wanted {
@@ -26,14 +27,20 @@ struct Wanted {
     max_bytes: usize,
 }
 
-pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
+/// The answer, and the partitions' records as ranges of segment files (by
+/// topic and partition, in the answer's order) to be sent from there.
+pub async fn handle(
+    ctx: &Ctx<'_>,
+    req: FetchRequest,
+) -> (FetchResponse, Vec<Vec<Option<FileRegion>>>) {
     let broker = ctx.broker;
     let version = ctx.version();
     if req.session_id != 0 {
         // We never hand out session ids, so any non-zero one is unknown.
-        return FetchResponse::default()
+        let answer = FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code())
             .with_session_id(0);
+        return (answer, Vec::new());
     }
     let mut topics: Vec<(TopicName, Uuid)> = Vec::new();
     let mut wanted = Vec::new();
@@ -83,14 +90,17 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
         let results = match blocking(move || read_all(&w, response_max)).await {
             Ok(r) => r,
             Err(e) => {
-                return FetchResponse::default().with_error_code(e.code.code());
+                return (
+                    FetchResponse::default().with_error_code(e.code.code()),
+                    Vec::new(),
+                );
             }
         };
         let bytes: usize = results
             .iter()
-            .map(|r| r.records.as_ref().map_or(0, |b| b.len()))
+            .map(|(_, region)| region.as_ref().map_or(0, |r| r.len))
             .sum();
-        let any_error = results.iter().any(|r| r.error_code != 0);
+        let any_error = results.iter().any(|(r, _)| r.error_code != 0);
         if bytes >= min_bytes.max(1) || any_error || min_bytes == 0 || wanted.is_empty() {
             break results;
         }
@@ -110,18 +120,22 @@ pub async fn handle(ctx: &Ctx<'_>, req: FetchRequest) -> FetchResponse {
             t
         })
         .collect();
-    for (w, r) in wanted.iter().zip(results) {
+    let mut regions: Vec<Vec<Option<FileRegion>>> = vec![Vec::new(); out.len()];
+    for (w, (r, region)) in wanted.iter().zip(results) {
         if let Some(t) = out.get_mut(w.topic_idx) {
             t.partitions.push(r);
+            regions[w.topic_idx].push(region);
         }
     }
-    FetchResponse::default()
+    let answer = FetchResponse::default()
         .with_session_id(0)
-        .with_responses(out)
+        .with_responses(out);
+    (answer, regions)
 }
 
-/// Read every wanted partition once (blocking).
-fn read_all(wanted: &[Wanted], response_max: usize) -> Vec<PartitionData> {
+/// Find every wanted partition's records once (blocking: batch headers are
+/// read). The records stay in the log files, as regions.
+fn read_all(wanted: &[Wanted], response_max: usize) -> Vec<(PartitionData, Option<FileRegion>)> {
     let mut budget = response_max;
     let mut have_data = false;
     wanted
@@ -129,29 +143,30 @@ fn read_all(wanted: &[Wanted], response_max: usize) -> Vec<PartitionData> {
         .map(|w| {
             let partition = match &w.partition {
                 Ok(p) => p,
-                Err(e) => return empty(w.index, e.code.code(), -1, -1),
+                Err(e) => return (empty(w.index, e.code.code(), -1, -1), None),
             };
             let log = &partition.log;
             let hw = log.high_watermark();
             let start = log.log_start_offset();
             let limit = w.max_bytes.min(budget);
             if limit == 0 && have_data {
-                return empty(w.index, 0, hw, start);
+                return (empty(w.index, 0, hw, start), None);
             }
-            match log.read(w.offset, limit, !have_data) {
+            match log.read_region(w.offset, limit, !have_data) {
                 Ok(read) => {
-                    if !read.records.is_empty() {
+                    if let Some(region) = &read.records {
                         have_data = true;
-                        budget = budget.saturating_sub(read.records.len());
+                        budget = budget.saturating_sub(region.len);
                     }
-                    PartitionData::default()
+                    let data = PartitionData::default()
                         .with_partition_index(w.index)
                         .with_high_watermark(read.high_watermark)
                         .with_last_stable_offset(read.last_stable_offset)
                         .with_log_start_offset(read.log_start_offset)
-                        .with_records(Some(read.records))
+                        .with_records(Some(Bytes::new()));
+                    (data, read.records)
                 }
-                Err(e) => empty(w.index, log_error(&e).code.code(), hw, start),
+                Err(e) => (empty(w.index, log_error(&e).code.code(), hw, start), None),
             }
         })
         .collect()

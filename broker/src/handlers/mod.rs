@@ -36,7 +36,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind}
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::{ApiError, Broker};
-use crate::codec::fetch_response::encode_fetch_response;
+use crate::codec::fetch_response::encode_fetch_response_with_regions;
 use crate::codec::{encode_response, DecodedRequest, Frame};
 
 /// What a connection does with a request's answer.
@@ -110,11 +110,12 @@ pub async fn handle(
         RequestKind::Produce(r) => return produce::handle(&ctx, r).await,
         RequestKind::Fetch(r) => {
             // Encoded without copying the records (see codec::fetch_response).
-            let body = fetch::handle(&ctx, r).await;
-            return match encode_fetch_response(
+            let (body, regions) = fetch::handle(&ctx, r).await;
+            return match encode_fetch_response_with_regions(
                 header.request_api_version,
                 header.correlation_id,
                 &body,
+                &regions,
             ) {
                 Ok(frame) => Reply::Now(Some(frame)),
                 Err(e) => encode_failed(api, &header, e),
