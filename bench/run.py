@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -202,12 +203,35 @@ def drop_bench_topics(bootstrap: str) -> None:
             strom_topics(bootstrap, "delete", topic)
 
 
+# Distinct record values in a payload file: enough that the records of one batch
+# (16 of 1 KiB) are practically never repeats, so lz4 finds no more to squeeze than
+# in per-record random values.
+PAYLOADS = 10_000
+PAYLOAD_DIR = tempfile.TemporaryDirectory(prefix="strom-bench-payloads-")  # removed at exit
+
+
+def payload_file(size: int) -> Path:
+    """A file of PAYLOADS lines of `size` random capital letters (the tool's own
+    alphabet), made once per run. kafka-producer-perf-test with --record-size fills
+    every record with `size` fresh SplittableRandom.nextInt(26) calls on its only
+    sending thread; profiled, that loop took a third of this 2-core machine and
+    capped both brokers at what the rest of the client thread could offer. With
+    --payload-file the tool picks one of these values per record."""
+    path = Path(PAYLOAD_DIR.name) / f"{size}.txt"
+    if not path.exists():
+        rng = random.Random(size)
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        path.write_text("".join("".join(rng.choices(letters, k=size)) + "\n" for _ in range(PAYLOADS)))
+    return path
+
+
 def producer_perf(bootstrap: str, topic: str, records: int, size: int, acks: str, compression: str) -> dict:
-    """Kafka's kafka-producer-perf-test; its summary line gives records/s and MB/s."""
+    """Kafka's kafka-producer-perf-test, with values of `size` bytes from a payload
+    file; its summary line gives records/s and MB/s."""
     out = kafka_tool(
         "org.apache.kafka.tools.ProducerPerformance",
         "--bootstrap-server", bootstrap, "--topic", topic, "--num-records", str(records),
-        "--record-size", str(size), "--throughput", "-1",
+        "--payload-file", str(payload_file(size)), "--throughput", "-1",
         "--producer-props", f"acks={acks}", f"compression.type={compression}", "linger.ms=5",
     )
     last = [l for l in out.splitlines() if "records sent" in l][-1]
