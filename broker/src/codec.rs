@@ -110,7 +110,7 @@ pub enum Frame {
 }
 
 /// A part of a chunked frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Chunk {
     Mem(Bytes),
     /// Records still in a segment file, sent from the page cache with

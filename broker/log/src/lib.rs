@@ -19,8 +19,6 @@
 //!   offset), held in memory and appended to their files as the log grows.
 //! - `segment`: one `<base offset>.log` file and its indexes: positional reads,
 //!   batch lookup by offset and by timestamp, fsync.
-//! - `read_buffers`: the buffers fetch reads go into, reused once the broker has
-//!   sent (and dropped) what was read, so they stay mapped.
 //! - `producer_state`: idempotent producers (Kafka's `ProducerStateManager`): epoch
 //!   and the last five batches per producer id, duplicate detection, sequence and
 //!   epoch checks, `<offset>.snapshot` files in Kafka's format.
@@ -64,7 +62,6 @@ mod compression;
 mod index;
 mod log;
 mod producer_state;
-mod read_buffers;
 mod recovery;
 mod retention;
 mod segment;
@@ -267,15 +264,12 @@ pub struct FileRegion {
     pub len: usize,
 }
 
-impl PartialEq for FileRegion {
-    fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.file, &other.file)
-            && self.pos == other.pos
-            && self.len == other.len
+impl FileRegion {
+    /// The region's bytes, read into memory.
+    pub fn read(&self) -> std::io::Result<bytes::Bytes> {
+        segment::read_at(&self.file, self.pos, self.len).map(bytes::Bytes::from)
     }
 }
-
-impl Eq for FileRegion {}
 
 /// A (timestamp, offset) pair: ListOffsets answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

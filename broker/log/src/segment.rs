@@ -21,7 +21,6 @@ use parking_lot::{Mutex, RwLock};
 use crate::batch::{self, BatchHeader, RECORD_BATCH_OVERHEAD};
 use crate::compression;
 use crate::index::{self, OffsetEntry, TimeEntry};
-use crate::read_buffers;
 use crate::{Result, TimestampOffset, TimestampType};
 
 pub(crate) const LOG_SUFFIX: &str = "log";
@@ -39,6 +38,41 @@ const SCAN_CHUNK: usize = 16 * 1024;
 /// Java producer's batches are 16 KiB, so a larger read would mostly fetch
 /// record data that is not looked at.
 const RANGE_SCAN_CHUNK: usize = 512;
+
+/// Reads `len` bytes at `pos` of `file` into a new buffer that is not zeroed first.
+pub(crate) fn read_at(file: &File, pos: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        let at = pos + buf.len() as u64;
+        let n = rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), at)?;
+        if n == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+    }
+    // The allocator may have given more room than asked for, and pread may
+    // have filled it: only the asked-for range is published data.
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// Where the run of whole batches starting at `end` (after a first batch already
+/// taken) stops: at the first batch at or past `hw`, or that would end past
+/// `limit`, or where `header_at` finds no batch.
+fn whole_batches_end(
+    mut end: u64,
+    limit: u64,
+    hw: i64,
+    mut header_at: impl FnMut(u64) -> Result<Option<BatchHeader>>,
+) -> Result<u64> {
+    while let Some(h) = header_at(end)? {
+        let next = end + h.size() as u64;
+        if h.base_offset >= hw || h.size() < RECORD_BATCH_OVERHEAD || next > limit {
+            break;
+        }
+        end = next;
+    }
+    Ok(end)
+}
 
 /// Reads batch headers from a log file, a chunk at a time.
 pub(crate) struct HeaderReader<'a> {
@@ -274,23 +308,6 @@ impl Segment {
         Ok(())
     }
 
-    /// Reads `len` bytes at `pos` into a new buffer that is not zeroed first.
-    fn read_uninit(&self, pos: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = Vec::with_capacity(len);
-        while buf.len() < len {
-            let at = pos + buf.len() as u64;
-            let n = rustix::io::pread(&self.log, rustix::buffer::spare_capacity(&mut buf), at)
-                .map_err(std::io::Error::from)?;
-            if n == 0 {
-                return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into());
-            }
-        }
-        // The allocator may have given more room than asked for, and pread may
-        // have filled it: only the asked-for range is published data.
-        buf.truncate(len);
-        Ok(buf)
-    }
-
     /// Adds index entries (for data about to be published).
     pub fn push_index(&self, offsets: &[OffsetEntry], times: &[TimeEntry]) {
         if !offsets.is_empty() {
@@ -367,19 +384,11 @@ impl Segment {
         }
         let available = usize::try_from(size - start).unwrap_or(usize::MAX);
         let want = first_size.max(max_bytes.min(available));
-        let buf = match read_buffers::read_exact_at(&self.log, start, want) {
-            Some(read) => read?,
-            None => Bytes::from(self.read_uninit(start, want)?),
-        };
-        let mut end = first_size;
-        while let Some(h) = buf.get(end..).and_then(BatchHeader::parse) {
-            let next = end + h.size();
-            if h.base_offset >= hw || h.size() < RECORD_BATCH_OVERHEAD || next > buf.len() {
-                break;
-            }
-            end = next;
-        }
-        Ok(Some(buf.slice(..end)))
+        let buf = Bytes::from(read_at(&self.log, start, want)?);
+        let end = whole_batches_end(first_size as u64, buf.len() as u64, hw, |pos| {
+            Ok(buf.get(pos as usize..).and_then(BatchHeader::parse))
+        })?;
+        Ok(Some(buf.slice(..end as usize)))
     }
 
     /// The same batches [`Segment::read`] returns, as a byte range of the log
@@ -402,14 +411,9 @@ impl Segment {
             return Ok(Some((start, 0)));
         }
         let limit = start.saturating_add(max_bytes as u64);
-        let mut end = start + first_size as u64;
-        while let Some(h) = reader.header_at(end)? {
-            let next = end + h.size() as u64;
-            if h.base_offset >= hw || next > limit {
-                break;
-            }
-            end = next;
-        }
+        let end = whole_batches_end(start + first_size as u64, limit, hw, |pos| {
+            reader.header_at(pos)
+        })?;
         Ok(Some((start, (end - start) as usize)))
     }
 
@@ -580,10 +584,10 @@ mod tests {
         let slices: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
         segment.write_vectored_at(&slices, 5).expect("write");
         let expected: Vec<u8> = parts.concat();
-        let back = segment.read_uninit(5, expected.len()).expect("read back");
+        let back = read_at(&segment.log, 5, expected.len()).expect("read back");
         assert_eq!(back, expected);
         assert!(
-            segment.read_uninit(5, expected.len() + 1).is_err(),
+            read_at(&segment.log, 5, expected.len() + 1).is_err(),
             "past the end"
         );
     }

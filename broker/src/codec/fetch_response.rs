@@ -532,12 +532,7 @@ mod tests {
                 .iter()
                 .flat_map(|c| match c {
                     Chunk::Mem(b) => b.to_vec(),
-                    Chunk::File(r) => {
-                        let mut buf = vec![0u8; r.len];
-                        std::os::unix::fs::FileExt::read_exact_at(&*r.file, &mut buf, r.pos)
-                            .expect("read region");
-                        buf
-                    }
+                    Chunk::File(r) => r.read().expect("read region").to_vec(),
                 })
                 .collect(),
         }
