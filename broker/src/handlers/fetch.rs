@@ -98,7 +98,9 @@ pub async fn handle(
         };
         let bytes: usize = results
             .iter()
-            .map(|(_, region)| region.as_ref().map_or(0, |r| r.len))
+            .map(|(data, region)| {
+                data.records.as_ref().map_or(0, Bytes::len) + region.as_ref().map_or(0, |r| r.len)
+            })
             .sum();
         let any_error = results.iter().any(|(r, _)| r.error_code != 0);
         if bytes >= min_bytes.max(1) || any_error || min_bytes == 0 || wanted.is_empty() {
@@ -133,8 +135,14 @@ pub async fn handle(
     (answer, regions)
 }
 
+/// Records shorter than this are read into the answer, to go out in one write
+/// with its header parts; a `sendfile` of their own, between two writes of
+/// header parts, costs more syscalls and TCP segments than copying them (a
+/// consumer that keeps up gets a few records per fetch).
+const SENDFILE_MIN: usize = 16 * 1024;
+
 /// Find every wanted partition's records once (blocking: batch headers are
-/// read). The records stay in the log files, as regions.
+/// read). Most stay in the log files, as regions; short ones are read.
 fn read_all(wanted: &[Wanted], response_max: usize) -> Vec<(PartitionData, Option<FileRegion>)> {
     let mut budget = response_max;
     let mut have_data = false;
@@ -158,13 +166,23 @@ fn read_all(wanted: &[Wanted], response_max: usize) -> Vec<(PartitionData, Optio
                         have_data = true;
                         budget = budget.saturating_sub(region.len);
                     }
+                    let (records, region) = match read.records {
+                        Some(r) if r.len < SENDFILE_MIN => match r.read() {
+                            Ok(bytes) => (bytes, None),
+                            Err(e) => {
+                                let code = log_error(&e.into()).code.code();
+                                return (empty(w.index, code, hw, start), None);
+                            }
+                        },
+                        region => (Bytes::new(), region),
+                    };
                     let data = PartitionData::default()
                         .with_partition_index(w.index)
                         .with_high_watermark(read.high_watermark)
                         .with_last_stable_offset(read.last_stable_offset)
                         .with_log_start_offset(read.log_start_offset)
-                        .with_records(Some(Bytes::new()));
-                    (data, read.records)
+                        .with_records(Some(records));
+                    (data, region)
                 }
                 Err(e) => (empty(w.index, log_error(&e).code.code(), hw, start), None),
             }
