@@ -19,14 +19,14 @@ use kafka_protocol::messages::ApiKey;
 use tokio::io::Interest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::broker::{Broker, Endpoint};
 use crate::codec::{decode_request, Chunk, CodecError, Frame};
-use crate::config::Listener;
+use crate::config::{BrokerConfig, Listener};
 use crate::handlers::{self, Reply};
 use strom_log::FileRegion;
 
@@ -46,7 +46,7 @@ pub async fn bind(broker: &Broker) -> anyhow::Result<(Vec<(TcpListener, String)>
     };
     for spec in &broker.config.listeners {
         let l = Listener::parse(spec)?;
-        let bound = bind_listener(&l).await?;
+        let bound = bind_listener(&l, &broker.config).await?;
         let port = bound
             .first()
             .and_then(|s| s.local_addr().ok())
@@ -77,20 +77,23 @@ pub async fn bind(broker: &Broker) -> anyhow::Result<(Vec<(TcpListener, String)>
 
 /// Bind one listener: `localhost` binds both 127.0.0.1 and ::1 on one port
 /// (clients may resolve it to either), an empty host binds all interfaces.
-async fn bind_listener(l: &Listener) -> anyhow::Result<Vec<TcpListener>> {
+/// The sockets get `socket.send.buffer.bytes` and `socket.receive.buffer.bytes`
+/// before they listen, so accepted connections inherit both (and the receive
+/// window is scaled for the chosen buffer from the first SYN).
+async fn bind_listener(l: &Listener, config: &BrokerConfig) -> anyhow::Result<Vec<TcpListener>> {
     let (primary, secondary): (String, Option<String>) = match l.host.as_str() {
         "localhost" => ("127.0.0.1".into(), Some("::1".into())),
         "" => ("0.0.0.0".into(), None),
         h if h.contains(':') => (format!("[{h}]"), None),
         h => (h.to_string(), None),
     };
-    let first = TcpListener::bind(format!("{primary}:{}", l.port))
+    let first = listen_on(&format!("{primary}:{}", l.port), config)
         .await
         .with_context(|| format!("binding {}:{}", primary, l.port))?;
     let port = first.local_addr()?.port();
     let mut out = vec![first];
     if let Some(second) = secondary {
-        match TcpListener::bind(format!("[{second}]:{port}")).await {
+        match listen_on(&format!("[{second}]:{port}"), config).await {
             Ok(s) => out.push(s),
             Err(e) => {
                 tracing::warn!(error = %e, "could not also listen on [{second}]:{port}; IPv4 only")
@@ -98,6 +101,27 @@ async fn bind_listener(l: &Listener) -> anyhow::Result<Vec<TcpListener>> {
         }
     }
     Ok(out)
+}
+
+/// A listening socket on the first address `addr` resolves to.
+async fn listen_on(addr: &str, config: &BrokerConfig) -> std::io::Result<TcpListener> {
+    let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, format!("{addr}: no address"))
+    })?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    if let Some(n) = config.socket_send_buffer_bytes() {
+        socket.set_send_buffer_size(n)?;
+    }
+    if let Some(n) = config.socket_receive_buffer_bytes() {
+        socket.set_recv_buffer_size(n)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Accept connections until the task is aborted.
@@ -586,5 +610,49 @@ mod tests {
         );
         let mut rd = FrameReader::new(&[0u8, 0][..]);
         assert!(rd.size().await.expect("end").is_none());
+    }
+
+    /// What an accepted connection's kernel reports for SO_SNDBUF and SO_RCVBUF.
+    async fn accepted_buffers(props: &[(&str, &str)]) -> (u32, u32) {
+        let config = BrokerConfig::from_properties(
+            props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .expect("config");
+        let listener = listen_on("127.0.0.1:0", &config).await.expect("listen");
+        let addr = listener.local_addr().expect("addr");
+        let _client = TcpStream::connect(addr).await.expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        let socket = TcpSocket::from_std_stream(accepted.into_std().expect("std"));
+        (
+            socket.send_buffer_size().expect("SO_SNDBUF"),
+            socket.recv_buffer_size().expect("SO_RCVBUF"),
+        )
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_get_the_configured_socket_buffers() {
+        // Linux doubles the size asked for (bookkeeping overhead) and reports that.
+        let (send, recv) = accepted_buffers(&[]).await;
+        assert_eq!(
+            send,
+            2 * 102_400,
+            "Kafka's default socket.send.buffer.bytes"
+        );
+        let (_, os_recv) = accepted_buffers(&[("socket.receive.buffer.bytes", "-1")]).await;
+        assert_eq!(
+            recv, os_recv,
+            "socket.receive.buffer.bytes defaults to the OS's"
+        );
+        let (send, recv) = accepted_buffers(&[
+            ("socket.send.buffer.bytes", "65536"),
+            ("socket.receive.buffer.bytes", "32768"),
+        ])
+        .await;
+        assert_eq!((send, recv), (2 * 65_536, 2 * 32_768));
+        let (os_send, _) = accepted_buffers(&[("socket.send.buffer.bytes", "-1")]).await;
+        assert_ne!(os_send, 2 * 102_400, "-1 leaves the OS default");
     }
 }
