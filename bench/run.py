@@ -286,6 +286,18 @@ def costed(b: Broker, payload_bytes: int, measure):
     return out
 
 
+def shared_run(b: Broker, setting, key: str, cost_key: str | None, measure) -> float:
+    """`measure()`'s `key`, measured once per broker process and `setting` so that
+    one run serves several rows; `b.cost` (set by `measure`) is kept for the row
+    of `cost_key` only, so one broker CPU row goes with the run."""
+    if setting not in b.memo:
+        out = measure()
+        b.memo[setting] = (out, b.cost)
+    out, cost = b.memo[setting]
+    b.cost = cost if key == cost_key else None
+    return out[key]
+
+
 # Records of 1 KiB per throughput workload (about 2 GB). Each run starts a new
 # client JVM, which compiles its own hot paths during the first seconds: with
 # 500 000 records (2-3 s on a fast machine) the rows measured mostly the client's
@@ -301,56 +313,47 @@ def workloads(scale: float, use_kafka_tools: bool) -> list[tuple[str, str, str, 
     # and its MB/s row; the broker CPU row goes with the records/s row.
     def produce(acks: str, compression: str, size: int = 1024, producers: int = 1, key: str = "records_per_sec"):
         def run(b: Broker, topic: str) -> float:
-            setting = ("produce", acks, compression, size, producers)
-            if setting not in b.memo:
+            def measure() -> dict:
                 create_topic(b.bootstrap, topic)
                 records = n(VOLUME_1K * 1024 // size)  # the same volume at every record size
                 if use_kafka_tools and producers == 1:
-                    out = costed(b, records * size, lambda: producer_perf(
+                    return costed(b, records * size, lambda: producer_perf(
                         b.bootstrap, topic, records, size, acks, compression))
-                else:
-                    out = costed(b, records * size, lambda: strom_bench(
-                        "produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records),
-                        "--record-size", str(size), "--acks", acks, "--compression", compression,
-                        "--producers", str(producers),
-                    ))
-                b.memo[setting] = (out, b.cost)
-            out, cost = b.memo[setting]
-            b.cost = cost if key == "records_per_sec" else None
-            return out[key]
+                return costed(b, records * size, lambda: strom_bench(
+                    "produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records),
+                    "--record-size", str(size), "--acks", acks, "--compression", compression,
+                    "--producers", str(producers),
+                ))
+            return shared_run(b, ("produce", acks, compression, size, producers), key, "records_per_sec", measure)
         return run
 
     def consume(key: str):
         # One consumer run per broker process serves the whole-run row and the
         # fetch-phase row; the broker CPU row goes with the whole-run row.
         def run(b: Broker, topic: str) -> float:
-            if "consume" not in b.memo:
+            def measure() -> dict:
                 create_topic(b.bootstrap, topic)
                 records = n(VOLUME_1K)
                 strom_bench("produce", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records),
                             "--acks", "1")
                 if use_kafka_tools:
-                    out = costed(b, records * 1024, lambda: consumer_perf(b.bootstrap, topic, records))
-                else:
-                    # strom-bench assigns partitions without a group: its whole run is fetching.
-                    out = costed(b, records * 1024, lambda: strom_bench(
-                        "consume", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records)))
-                    out["fetch_mb_per_sec"] = out["mb_per_sec"]
-                b.memo["consume"] = (out, b.cost)
-            out, cost = b.memo["consume"]
-            b.cost = cost if key == "mb_per_sec" else None
-            return out[key]
+                    return costed(b, records * 1024, lambda: consumer_perf(b.bootstrap, topic, records))
+                # strom-bench assigns partitions without a group: its whole run is fetching.
+                out = costed(b, records * 1024, lambda: strom_bench(
+                    "consume", "--bootstrap", b.bootstrap, "--topic", topic, "--records", str(records)))
+                return {**out, "fetch_mb_per_sec": out["mb_per_sec"]}
+            return shared_run(b, "consume", key, "mb_per_sec", measure)
         return run
 
     def latency(q: str):
         def run(b: Broker, topic: str) -> float:
-            # One latency run per broker process serves p50, p99 and p99.9.
-            if "latency" not in b.memo:
+            # One latency run per broker process serves p50, p99 and p99.9 (no CPU row).
+            def measure() -> dict:
                 create_topic(b.bootstrap, topic)
-                b.memo["latency"] = strom_bench(
+                return strom_bench(
                     "latency", "--bootstrap", b.bootstrap, "--topic", topic, "--rate", "1000",
                     "--seconds", str(max(2, int(15 * scale))), "--acks", "all")
-            return b.memo["latency"][q]
+            return shared_run(b, "latency", q, None, measure)
         return run
 
     def memory_under_load(b: Broker, topic: str) -> float:

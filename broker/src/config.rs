@@ -157,27 +157,29 @@ impl BrokerConfig {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        let int = |key: &str| -> anyhow::Result<Option<i64>> {
+            self.props
+                .get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .with_context(|| format!("{key}: not an integer: {v}"))
+                })
+                .transpose()
+        };
         for key in [
             "num.partitions",
             "default.replication.factor",
             "socket.request.max.bytes",
         ] {
-            if let Some(v) = self.props.get(key) {
-                let n: i64 = v
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{key}: not an integer: {v}"))?;
+            if let Some(n) = int(key)? {
                 if n <= 0 {
                     bail!("{key}: must be positive, got {n}");
                 }
             }
         }
         for key in ["socket.send.buffer.bytes", "socket.receive.buffer.bytes"] {
-            if let Some(v) = self.props.get(key) {
-                let n: i64 = v
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{key}: not an integer: {v}"))?;
+            if let Some(n) = int(key)? {
                 if n != -1 && !(1..=i64::from(i32::MAX)).contains(&n) {
                     bail!("{key}: must be -1 (the OS default) or a positive size, got {n}");
                 }

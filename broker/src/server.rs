@@ -103,11 +103,22 @@ async fn bind_listener(l: &Listener, config: &BrokerConfig) -> anyhow::Result<Ve
     Ok(out)
 }
 
-/// A listening socket on the first address `addr` resolves to.
+/// A listening socket on the first address `addr` resolves to that can be
+/// bound (as `TcpListener::bind` does), with the configured buffers.
 async fn listen_on(addr: &str, config: &BrokerConfig) -> std::io::Result<TcpListener> {
-    let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        match listen_at(a, config) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::NotFound, format!("{addr}: no address"))
-    })?;
+    }))
+}
+
+fn listen_at(addr: SocketAddr, config: &BrokerConfig) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
