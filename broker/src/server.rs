@@ -482,7 +482,7 @@ mod tests {
 
     impl FrameSink for Trickle {
         async fn send_file(&mut self, region: &FileRegion) -> std::io::Result<()> {
-            self.write_all(&region.read()?).await
+            self.write_all(&region.read(strom_log::Wait::Yes)?).await
         }
     }
 

@@ -357,3 +357,63 @@ async fn produce_to_missing_topic_without_auto_create_fails() {
     );
     broker.shutdown().await;
 }
+
+/// Fetches read from the page cache on the network threads and go to the
+/// blocking pool when it lacks the data: records written back to disk and
+/// dropped from the cache still come back whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_no_longer_in_the_page_cache_are_fetched_whole() {
+    let broker = TestBroker::start().await;
+    let bootstrap = broker.bootstrap();
+    let topic = unique_name("evicted");
+    create_topic(&admin(&bootstrap), &topic, 2, &[]).await;
+    let producer = producer(&bootstrap, &[("acks", "all")]);
+    let values: Vec<String> = (0..400)
+        .map(|i| format!("evicted #{i:04} {}", "v".repeat(300)))
+        .collect();
+    let sends = values.iter().enumerate().map(|(i, v)| {
+        producer.send(
+            FutureRecord::to(&topic)
+                .key("k")
+                .payload(v)
+                .partition((i % 2) as i32),
+            STEP_TIMEOUT,
+        )
+    });
+    for r in join_all(sends).await {
+        r.unwrap_or_else(|(e, _)| panic!("send failed: {e}"));
+    }
+
+    let mut evicted = 0;
+    for p in 0..2 {
+        let dir = broker.data_dir().join(format!("{topic}-{p}"));
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let f = std::fs::File::open(&path).unwrap();
+                f.sync_all().unwrap();
+                rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+                evicted += 1;
+            }
+        }
+    }
+    assert_eq!(
+        evicted,
+        2,
+        "one segment per partition under {:?}",
+        broker.data_dir()
+    );
+
+    let got = read_all(&bootstrap, &topic, STEP_TIMEOUT).await;
+    for p in 0..2 {
+        let got: Vec<&str> = got[&p].iter().map(payload_str).collect();
+        let want: Vec<&str> = values
+            .iter()
+            .skip(p as usize)
+            .step_by(2)
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, want, "partition {p}: every record, in order");
+    }
+    broker.shutdown().await;
+}

@@ -51,7 +51,9 @@
 //! The API is blocking and thread-safe (`PartitionLog: Send + Sync`); the broker
 //! shares it behind an `Arc` and calls it from `spawn_blocking`, except for
 //! [`PartitionLog::append_quick`] (page-cache writes only; its fsyncs are left to
-//! [`PartitionLog::finish_append`]), which it calls on its network threads. Background work the
+//! [`PartitionLog::finish_append`]) and [`PartitionLog::read_region`] with
+//! [`Wait::No`] (page-cache reads only; it reports rather than waits for the
+//! disk), which it calls on its network threads. Background work the
 //! broker drives per partition: [`PartitionLog::maybe_roll`] (every 100 ms – 1 s),
 //! [`PartitionLog::enforce_retention`] and [`PartitionLog::compact`] (every few
 //! seconds to minutes, each a no-op unless the topic's `cleanup.policy` asks for it).
@@ -73,6 +75,7 @@ pub use crate::cleaner::CompactionOutcome;
 pub use crate::log::{AppendOrigin, AppendRemainder, PartitionLog};
 pub use crate::producer_state::{ProducerEntry, NUM_BATCHES_TO_RETAIN};
 pub use crate::retention::RetentionOutcome;
+pub use crate::segment::Wait;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -265,9 +268,10 @@ pub struct FileRegion {
 }
 
 impl FileRegion {
-    /// The region's bytes, read into memory.
-    pub fn read(&self) -> std::io::Result<bytes::Bytes> {
-        segment::read_at(&self.file, self.pos, self.len).map(bytes::Bytes::from)
+    /// The region's bytes, read into memory (under `wait`, as
+    /// [`PartitionLog::read_region`]).
+    pub fn read(&self, wait: Wait) -> std::io::Result<bytes::Bytes> {
+        segment::read_at_with(&self.file, self.pos, self.len, wait).map(bytes::Bytes::from)
     }
 }
 

@@ -34,7 +34,7 @@ use crate::producer_state::{
     self, ProducerBatch, ProducerCheck, ProducerEntry, ProducerStateManager,
 };
 use crate::recovery::{self, LOG_START_FILE, RECOVERY_POINT_FILE};
-use crate::segment::Segment;
+use crate::segment::{Segment, Wait};
 use crate::validate::{self, AppendContext, PreparedAppend};
 use crate::{
     AppendInfo, Error, FileRegion, LogConfig, Read, ReadResult, Result, TimestampOffset,
@@ -596,15 +596,20 @@ impl PartitionLog {
     /// (`None` for no records) instead of the bytes: for sending with
     /// `sendfile(2)`. The file stays open as long as the region is held, even
     /// if its segment is deleted meanwhile.
+    ///
+    /// With [`Wait::No`] it reads only what the page cache holds and fails with
+    /// an [`Error::Io`] of kind `WouldBlock` where it would wait for the disk:
+    /// for a caller that must not block and can retry where it may.
     pub fn read_region(
         &self,
         offset: i64,
         max_bytes: usize,
         min_one_batch: bool,
+        wait: Wait,
     ) -> Result<Read<Option<FileRegion>>> {
         self.read_with(offset, None, |segment, hw| {
             Ok(segment
-                .range(offset, hw, max_bytes, min_one_batch)?
+                .range(offset, hw, max_bytes, min_one_batch, wait)?
                 .map(|(pos, len)| {
                     (len > 0).then(|| FileRegion {
                         file: segment.log.clone(),

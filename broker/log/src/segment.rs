@@ -39,6 +39,58 @@ const SCAN_CHUNK: usize = 16 * 1024;
 /// record data that is not looked at.
 const RANGE_SCAN_CHUNK: usize = 512;
 
+/// Whether a read may wait for the disk. [`Wait::No`] reads only what the page
+/// cache already holds, with `preadv2(RWF_NOWAIT)`, and fails with an error of
+/// kind [`ErrorKind::WouldBlock`] where it would have to wait (also where the
+/// file system cannot tell): the caller then retries on a thread that may block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Yes,
+    No,
+}
+
+/// Fills `buf` from `pos` of `file`, under `wait`.
+fn fill_at(file: &File, buf: &mut [u8], pos: u64, wait: Wait) -> std::io::Result<()> {
+    if wait == Wait::Yes {
+        return file.read_exact_at(buf, pos);
+    }
+    let mut done = 0;
+    while done < buf.len() {
+        let slice = &mut [std::io::IoSliceMut::new(&mut buf[done..])];
+        match rustix::io::preadv2(
+            file,
+            slice,
+            pos + done as u64,
+            rustix::io::ReadWriteFlags::NOWAIT,
+        ) {
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR) => {}
+            // AGAIN: not all cached; OPNOTSUPP: the file system cannot say.
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::OPNOTSUPP) => {
+                return Err(ErrorKind::WouldBlock.into())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Reads `len` bytes at `pos` of `file` into a new buffer, under `wait`.
+pub(crate) fn read_at_with(
+    file: &File,
+    pos: u64,
+    len: usize,
+    wait: Wait,
+) -> std::io::Result<Vec<u8>> {
+    if wait == Wait::Yes {
+        return read_at(file, pos, len);
+    }
+    let mut buf = vec![0; len];
+    fill_at(file, &mut buf, pos, wait)?;
+    Ok(buf)
+}
+
 /// Reads `len` bytes at `pos` of `file` into a new buffer that is not zeroed first.
 pub(crate) fn read_at(file: &File, pos: u64, len: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(len);
@@ -82,6 +134,7 @@ pub(crate) struct HeaderReader<'a> {
     start: u64,
     /// Bytes read at a time.
     chunk: usize,
+    wait: Wait,
 }
 
 impl<'a> HeaderReader<'a> {
@@ -97,7 +150,13 @@ impl<'a> HeaderReader<'a> {
             buf: Vec::new(),
             start: 0,
             chunk: chunk.max(RECORD_BATCH_OVERHEAD),
+            wait: Wait::Yes,
         }
+    }
+
+    /// The same reader, reading under `wait`.
+    pub fn waiting(self, wait: Wait) -> Self {
+        HeaderReader { wait, ..self }
     }
 
     /// The header of the batch at `pos`, or `None` at the end of the data (or at a
@@ -111,7 +170,7 @@ impl<'a> HeaderReader<'a> {
         if !buffered {
             let len = (self.limit - pos).min(self.chunk as u64) as usize;
             self.buf.resize(len, 0);
-            self.file.read_exact_at(&mut self.buf, pos)?;
+            fill_at(self.file, &mut self.buf, pos, self.wait)?;
             self.start = pos;
         }
         let h = BatchHeader::parse(&self.buf[(pos - self.start) as usize..]);
@@ -401,8 +460,10 @@ impl Segment {
         hw: i64,
         max_bytes: usize,
         min_one_batch: bool,
+        wait: Wait,
     ) -> Result<Option<(u64, usize)>> {
-        let mut reader = HeaderReader::with_chunk(&self.log, self.size(), RANGE_SCAN_CHUNK);
+        let mut reader =
+            HeaderReader::with_chunk(&self.log, self.size(), RANGE_SCAN_CHUNK).waiting(wait);
         let Some((start, first)) = self.find_batch(&mut reader, offset, hw)? else {
             return Ok(None);
         };

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use kafka_protocol::records::Compression;
-use strom_log::{Error, LogConfig, PartitionLog};
+use strom_log::{Error, LogConfig, PartitionLog, Wait};
 
 #[test]
 fn append_read_roundtrip_across_rolls() {
@@ -306,4 +306,36 @@ fn close_and_delete() {
     log.delete().unwrap();
     assert!(!path.exists());
     assert!(matches!(log.read(0, 100, true), Err(Error::Closed)));
+}
+
+#[test]
+fn a_read_that_must_not_wait_says_so_when_the_page_cache_lacks_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders-0");
+    let log = PartitionLog::open(&path, config()).unwrap();
+    for i in 0..20u64 {
+        log.append(batch(i * 10, 10, 1_000, Compression::None))
+            .unwrap();
+    }
+    let region = |wait| {
+        log.read_region(0, 1 << 20, true, wait)
+            .map(|r| r.records.map(|g| (g.pos, g.len)))
+    };
+    let expected = region(Wait::Yes).unwrap();
+    assert!(expected.is_some());
+    assert_eq!(region(Wait::No).unwrap(), expected, "just written: cached");
+
+    // Write the data back and drop it from the page cache.
+    log.flush().unwrap();
+    for file in files_with(&path, "log") {
+        let f = std::fs::File::open(file).unwrap();
+        rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+    }
+    match region(Wait::No) {
+        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+        other => panic!("expected WouldBlock, got {other:?}"),
+    }
+    // A read that may wait finds the same, and caches what it read.
+    assert_eq!(region(Wait::Yes).unwrap(), expected);
+    assert_eq!(region(Wait::No).unwrap(), expected);
 }

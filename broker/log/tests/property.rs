@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use kafka_protocol::records::Record;
-use strom_log::{LogConfig, PartitionLog};
+use strom_log::{LogConfig, PartitionLog, Wait};
 
 /// The model: every record appended, by offset (key id, timestamp).
 struct Model {
@@ -15,7 +15,19 @@ struct Model {
 fn check_read(log: &PartitionLog, model: &Model, offset: i64, max_bytes: usize, min_one: bool) {
     let r = log.read(offset, max_bytes, min_one).unwrap();
     // The region to send with sendfile holds exactly the bytes a read returns.
-    let region = log.read_region(offset, max_bytes, min_one).unwrap();
+    let region = log
+        .read_region(offset, max_bytes, min_one, Wait::Yes)
+        .unwrap();
+    // Just written, so in the page cache: a read that must not wait finds the
+    // same (unless memory pressure evicted it, when it says so).
+    match log.read_region(offset, max_bytes, min_one, Wait::No) {
+        Ok(cached) => assert_eq!(
+            cached.records.as_ref().map(|g| (g.pos, g.len)),
+            region.records.as_ref().map(|g| (g.pos, g.len))
+        ),
+        Err(strom_log::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e) => panic!("{e}"),
+    }
     assert_eq!(
         (
             region.high_watermark,
@@ -31,7 +43,7 @@ fn check_read(log: &PartitionLog, model: &Model, offset: i64, max_bytes: usize, 
             r.records.len()
         ),
         Some(g) => assert_eq!(
-            g.read().unwrap(),
+            g.read(Wait::Yes).unwrap(),
             r.records,
             "region at {offset}, max {max_bytes}"
         ),

@@ -532,7 +532,7 @@ mod tests {
                 .iter()
                 .flat_map(|c| match c {
                     Chunk::Mem(b) => b.to_vec(),
-                    Chunk::File(r) => r.read().expect("read region").to_vec(),
+                    Chunk::File(r) => r.read(strom_log::Wait::Yes).expect("read region").to_vec(),
                 })
                 .collect(),
         }
