@@ -88,8 +88,8 @@ pub async fn handle(
         notified.as_mut().enable();
         // Here, if the page cache holds every byte to read (the usual case for
         // a consumer that keeps up); on the blocking pool otherwise. The hop
-        // there and back costs two thread wake-ups per fetch, which on a busy
-        // machine is most of a fetch's wait.
+        // there and back costs two thread wake-ups per fetch, and on a busy
+        // machine each may wait for a core: more than the reads themselves.
         let results = match read_all(&wanted, response_max, Wait::No) {
             Some(r) => r,
             None => {
