@@ -91,19 +91,24 @@ pub async fn handle(
         // there and back costs two thread wake-ups per fetch, and on a busy
         // machine each may wait for a core: more than the reads themselves.
         let results = match read_all(&wanted, response_max, Wait::No) {
-            Some(r) => r,
+            Some(r) => Ok(r),
             None => {
                 let w = wanted.clone();
-                match blocking(move || read_all(&w, response_max, Wait::Yes)).await {
-                    Ok(Some(r)) => r,
-                    Ok(None) => unreachable!("a read that may wait does not report WouldBlock"),
-                    Err(e) => {
-                        return (
-                            FetchResponse::default().with_error_code(e.code.code()),
-                            Vec::new(),
-                        );
-                    }
-                }
+                // A read that may wait never reports WouldBlock (None).
+                blocking(move || read_all(&w, response_max, Wait::Yes))
+                    .await
+                    .and_then(|r| {
+                        r.ok_or_else(|| ApiError::code(ResponseError::UnknownServerError))
+                    })
+            }
+        };
+        let results = match results {
+            Ok(r) => r,
+            Err(e) => {
+                return (
+                    FetchResponse::default().with_error_code(e.code.code()),
+                    Vec::new(),
+                );
             }
         };
         let bytes: usize = results
